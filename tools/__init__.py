@@ -1,0 +1,1 @@
+"""Bench and QA tools: bench backend, fake modem, fault proxy, benchmarks, demo."""
