@@ -36,6 +36,8 @@ _API_REPLY_KINDS = {
 }
 KINDS: dict[str, tuple[tuple[str, ...], dict[str, tuple[type, Any]]]] = {
     **{k: (API_ENDPOINTS, p) for k, p in _API_REPLY_KINDS.items()},
+    "status": (ENDPOINTS, _API_REPLY_KINDS["status"]),
+    "drop_after_work": (ENDPOINTS, {}),
     "expired_url": (("upload_url",), {"age_seconds": (int, 7200)}),
     "http_url": (("upload_url",), {"host": (str, "s3.bench-backend.invalid")}),
     "cut_put": ((S3_PUT,), {"after_bytes": (int, 0)}),

@@ -18,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -32,6 +33,7 @@ PORT_NAMES = (
     "master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3", "s3_grpc",
 )  # fmt: skip
 _PR_SET_PDEATHSIG = 1
+WARMUP_KEY = "_bench_backend_warmup"
 
 
 def weed_binary() -> str:
@@ -201,6 +203,14 @@ class SeaweedServer:
         for role in ("master", "volume", "filer", "s3"):
             sock = Path(f"/tmp/seaweedfs-{role}-grpc-{self.ports.get(role + '_grpc')}.sock")
             sock.unlink(missing_ok=True)
+
+
+def _ensure_bucket(client: Any, bucket: str) -> None:
+    try:
+        client.create_bucket(Bucket=bucket)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
 
 
 def _signal_group(pgid: int, sig: int) -> None:
