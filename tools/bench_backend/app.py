@@ -34,6 +34,7 @@ class _DropConnection(Exception):
 class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128
 
     def __init__(self, backend: Backend, port: int, ssl_context: ssl.SSLContext | None) -> None:
         super().__init__((LOOPBACK, port), ApiHandler)

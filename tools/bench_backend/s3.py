@@ -196,13 +196,15 @@ class SeaweedServer:
         _signal_group(proc.pid, signal.SIGKILL)  # stragglers of the group, if any
         proc.wait()
         self.process = None
-        self._remove_sockets()
+        remove_grpc_sockets(self.ports)
 
-    def _remove_sockets(self) -> None:
-        """Remove the gRPC Unix sockets SeaweedFS leaves in /tmp (named by our ports)."""
-        for role in ("master", "volume", "filer", "s3"):
-            sock = Path(f"/tmp/seaweedfs-{role}-grpc-{self.ports.get(role + '_grpc')}.sock")
-            sock.unlink(missing_ok=True)
+
+def remove_grpc_sockets(ports: dict[str, int]) -> None:
+    """Remove the gRPC Unix sockets SeaweedFS leaves in /tmp (named by our ports)."""
+    for role in ("master", "volume", "filer", "s3"):
+        port = ports.get(f"{role}_grpc")
+        if port:
+            Path(f"/tmp/seaweedfs-{role}-grpc-{port}.sock").unlink(missing_ok=True)
 
 
 def _ensure_bucket(client: Any, bucket: str) -> None:

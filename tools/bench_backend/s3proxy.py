@@ -154,8 +154,8 @@ class S3FaultProxy:
         self.faults = faults
         self.on_request = on_request
         self.ssl_context = ssl_context
-        self._listener = socket.create_server((LOOPBACK, 0))
-        self._listener.settimeout(0.5)
+        self._listener = socket.create_server((LOOPBACK, 0), backlog=128)
+        self._listener.settimeout(0.1)
         self._stopping = threading.Event()
         self._active: set[socket.socket] = set()
         self._lock = threading.Lock()
