@@ -27,11 +27,12 @@ calls = [1]
 
 @pytest.fixture(scope="module")
 def second(tmp_path_factory):
-    """Upload URLs straight to SeaweedFS, valid 1 s; a fault plan from a TOML file."""
+    """HTTPS, upload URLs straight to SeaweedFS (its own HTTPS port), valid 1 s; a fault plan
+    from a TOML file."""
     data = tmp_path_factory.mktemp("second")
     plan = data / "plan.toml"
     plan.write_text(PLAN_TOML)
-    args = ("--s3-direct", "--url-ttl", "1", "--faults", str(plan))
+    args = ("--tls", "--s3-direct", "--url-ttl", "1", "--faults", str(plan))
     with run_backend(data / "bb", *args) as running:
         yield running
 
@@ -52,7 +53,9 @@ def test_two_backends_do_not_collide(backend, second):
     assert call(second, one, "POST", "/devices/me/heartbeat", json={}).status_code == 401
     rec = create_recording(second, two)
     grant = upload_url(second, two, rec["id"], 3)
-    assert grant["upload_url"].startswith(second.details["s3_upstream"])  # --s3-direct
+    direct = second.details["s3_endpoint"]
+    assert direct.startswith("https://") and direct != second.details["s3_upstream"]
+    assert grant["upload_url"].startswith(direct)  # --s3-direct: SeaweedFS's own HTTPS port
     assert put(second, grant, b"two").status_code == 200
     assert complete(second, two, rec["id"]).status_code == 200
 

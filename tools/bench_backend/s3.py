@@ -121,8 +121,8 @@ class SeaweedServer:
                 f"-s3.cert.file={cert}",
                 f"-s3.key.file={key}",
             ]
-        return https + [
-            weed_binary(), "server", f"-dir={storage}", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}",
+        return [weed_binary(), "server", *https,
+            f"-dir={storage}", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}",
             f"-master.port={p['master']}", f"-master.port.grpc={p['master_grpc']}",
             "-master.telemetry=false", "-master.volumeSizeLimitMB=1024",
             f"-volume.port={p['volume']}", f"-volume.port.grpc={p['volume_grpc']}",

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import Any
 
 from device.clock import utc_iso
@@ -135,7 +136,8 @@ def s3_error(status: int, resource: str) -> bytes:
     head = (
         f"HTTP/1.1 {status} {reason.get(status, 'Error')}\r\n"
         "Content-Type: application/xml\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\nServer: bench-s3-proxy\r\n\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\nServer: bench-s3-proxy\r\n"
+        f"Date: {formatdate(usegmt=True)}\r\n\r\n"
     ).encode()
     return head + body
 
