@@ -172,3 +172,9 @@ def test_nothing_listening_is_a_connect_failure_safe_to_repeat():
     with pytest.raises(ConnectFailed) as info:
         ApiClient("http://127.0.0.1:9/v1", TOKEN, connect_timeout=2).heartbeat({})
     assert info.value.sent is False and isinstance(info.value, ConnectionError)
+
+
+def test_api_sockets_bind_to_the_source_address(scripted_peer):
+    scripted_peer.reply_with("200 OK", {}, b'{"status": "ok"}')
+    api(scripted_peer, source_address="127.0.0.2").heartbeat({})
+    assert scripted_peer.seen[0].client == "127.0.0.2"
