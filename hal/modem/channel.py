@@ -238,8 +238,9 @@ class AtChannel:
             port.write(data)
             port.flush()
         except (serial.SerialException, OSError) as exc:
-            self._lost(f"write failed: {exc}")
-            raise PortGone(self.name, f"write failed: {exc}") from exc
+            reason = str(exc) if "write failed" in str(exc) else f"write failed: {exc}"
+            self._lost(reason)
+            raise PortGone(self.name, reason) from exc
 
     # --- reader thread --------------------------------------------------------------------
 

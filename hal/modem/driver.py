@@ -17,10 +17,12 @@ callbacks short and never call the modem from one.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from hal.modem import parsers
 from hal.modem.channel import AtChannel, Reply
@@ -262,7 +264,7 @@ class Modem:
                 return parsers.parse_iccid(reply.lines[0])
         return None
 
-    def network_time(self):  # -> datetime | None
+    def network_time(self) -> dt.datetime | None:
         """The network's time (NITZ) for the device clock, None if the modem has none."""
         for command in self.dialect.time_commands:
             reply = self._try(command)
@@ -304,7 +306,7 @@ class Modem:
                       data_interface=link.interface or None, errors=tuple(errors))
         return self._set(**values)
 
-    def _query(self, fn: Callable[[], object], errors: list[str]):  # -> object | None
+    def _query(self, fn: Callable[[], Any], errors: list[str]) -> Any:
         try:
             return fn()
         except PortGone:
@@ -364,18 +366,26 @@ class Modem:
         self, stop: threading.Event, keep_data: bool = True, data_when_roaming: bool = True
     ) -> None:
         """Poll every poll_interval_s (sooner after a URC that needs it); recover on failures."""
+        last = ""
         while not stop.is_set():
             try:
                 self.poll(keep_data, data_when_roaming)
+                last = ""
             except PortGone as exc:
-                log.warning("modem watch: %s", exc)
+                last = self._log_once(logging.WARNING, f"modem watch: {exc}", last)
             except SimError as exc:
-                log.error("modem watch: %s", exc)
+                last = self._log_once(logging.ERROR, f"modem watch: {exc}", last)
             except ModemError as exc:
                 log.warning("modem watch: %s; starting recovery", exc)
                 self._recover_logged()
             self._wake.wait(self.settings.poll_interval_s)
             self._wake.clear()
+
+    @staticmethod
+    def _log_once(level: int, text: str, last: str) -> str:
+        """Log a failure when it is new; the same failure again is only debug noise."""
+        log.log(level if text != last else logging.DEBUG, "%s", text)
+        return text
 
     def wake(self) -> None:
         """Make a sleeping watch() poll now (and notice a stop request)."""
