@@ -78,14 +78,30 @@ class Clock:
 
 
 class _Timex(ctypes.Structure):
-    _fields_ = [("modes", ctypes.c_uint), ("offset", ctypes.c_long), ("freq", ctypes.c_long),
-                ("maxerror", ctypes.c_long), ("esterror", ctypes.c_long), ("status", ctypes.c_int),
-                ("constant", ctypes.c_long), ("precision", ctypes.c_long), ("tolerance", ctypes.c_long),
-                ("time_sec", ctypes.c_long), ("time_usec", ctypes.c_long), ("tick", ctypes.c_long),
-                ("ppsfreq", ctypes.c_long), ("jitter", ctypes.c_long), ("shift", ctypes.c_int),
-                ("stabil", ctypes.c_long), ("jitcnt", ctypes.c_long), ("calcnt", ctypes.c_long),
-                ("errcnt", ctypes.c_long), ("stbcnt", ctypes.c_long), ("tai", ctypes.c_int),
-                ("_pad", ctypes.c_int * 11)]
+    _fields_ = [
+        ("modes", ctypes.c_uint),
+        ("offset", ctypes.c_long),
+        ("freq", ctypes.c_long),
+        ("maxerror", ctypes.c_long),
+        ("esterror", ctypes.c_long),
+        ("status", ctypes.c_int),
+        ("constant", ctypes.c_long),
+        ("precision", ctypes.c_long),
+        ("tolerance", ctypes.c_long),
+        ("time_sec", ctypes.c_long),
+        ("time_usec", ctypes.c_long),
+        ("tick", ctypes.c_long),
+        ("ppsfreq", ctypes.c_long),
+        ("jitter", ctypes.c_long),
+        ("shift", ctypes.c_int),
+        ("stabil", ctypes.c_long),
+        ("jitcnt", ctypes.c_long),
+        ("calcnt", ctypes.c_long),
+        ("errcnt", ctypes.c_long),
+        ("stbcnt", ctypes.c_long),
+        ("tai", ctypes.c_int),
+        ("_pad", ctypes.c_int * 11),
+    ]
 
 
 def kernel_time_synced() -> bool:
@@ -120,10 +136,16 @@ class TimeBase:
     `on_valid` run once, in the caller's thread, when `check()` first finds the time valid.
     """
 
-    def __init__(self, clock: Clock | None = None, policy: str = "sync",
-                 synced: Callable[[], bool] = kernel_time_synced) -> None:
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        policy: str = "sync",
+        synced: Callable[[], bool] = kernel_time_synced,
+    ) -> None:
         if policy not in TIME_POLICIES:
-            raise ValueError(f"unknown time policy {policy!r} (allowed: {', '.join(TIME_POLICIES)})")
+            raise ValueError(
+                f"unknown time policy {policy!r} (allowed: {', '.join(TIME_POLICIES)})"
+            )
         self.clock = clock or Clock()
         self.policy = policy
         self._synced = synced
@@ -133,7 +155,9 @@ class TimeBase:
         self._lock = threading.Lock()
         self._fired = False
 
-    def network_time(self, utc: datetime, monotonic_ns: int | None = None, source: str = "modem") -> None:
+    def network_time(
+        self, utc: datetime, monotonic_ns: int | None = None, source: str = "modem"
+    ) -> None:
         """The hook for a time source outside the kernel (the modem's network time, +CTZV/+CCLK):
         `utc` was the true time at `monotonic_ns` (default: now). Makes the time valid."""
         mono = self.clock.monotonic_ns() if monotonic_ns is None else monotonic_ns
@@ -220,9 +244,13 @@ class Timeline:
         if abs(step) >= STEP_THRESHOLD_NS:
             self.steps += 1
             self._expected_offset = offset
-            log.warning("recording %s: wall clock stepped by %+.3f s; its media keep the recording's "
-                        "timeline (anchor %s)", self.name, step / 1e9,
-                        iso_from_ns(self.anchor_wall) if self.anchor_wall is not None else "not yet valid")
+            log.warning(
+                "recording %s: wall clock stepped by %+.3f s; its media keep the recording's "
+                "timeline (anchor %s)",
+                self.name,
+                step / 1e9,
+                iso_from_ns(self.anchor_wall) if self.anchor_wall is not None else "not yet valid",
+            )
             return step
         return 0
 

@@ -38,7 +38,9 @@ def test_sim_clip_is_an_mp4_or_says_it_needs_ffmpeg(tmp_path: Path) -> None:
     assert clip.path == path and data[4:8] == b"ftyp" and b"moov" in data
 
 
-def test_sim_clip_without_ffmpeg_says_what_it_needs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sim_clip_without_ffmpeg_says_what_it_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty PATH: no ffmpeg
     cam = create_camera("sim", width=160, height=96).open()
     with pytest.raises(BackendUnavailable, match="needs ffmpeg on PATH"):

@@ -26,7 +26,10 @@ def tool(name: str) -> str:
 
 
 def sine(rate: int, samples: int) -> bytes:
-    return b"".join(struct.pack("<h", int(9000 * math.sin(2 * math.pi * 300 * n / rate))) for n in range(samples))
+    return b"".join(
+        struct.pack("<h", int(9000 * math.sin(2 * math.pi * 300 * n / rate)))
+        for n in range(samples)
+    )
 
 
 def test_ogg_crc_matches_the_reference_vector() -> None:
@@ -43,7 +46,9 @@ def test_opus_segment_passes_opusinfo_and_decodes_to_its_length(tmp_path: Path, 
     for offset in range(0, samples, 999):
         writer.write(sine(rate, min(999, samples - offset)))
     assert writer.close() == samples
-    info = subprocess.run([tool("opusinfo"), str(path)], capture_output=True, text=True, check=False)
+    info = subprocess.run(
+        [tool("opusinfo"), str(path)], capture_output=True, text=True, check=False
+    )
     assert info.returncode == 0, info.stdout + info.stderr
     assert "WARNING" not in info.stdout + info.stderr, info.stdout
     assert f"Original sample rate: {rate} Hz" in info.stdout
@@ -63,7 +68,9 @@ def test_opusdec_decodes_what_we_wrote(tmp_path: Path) -> None:
     writer.write(sine(rate, samples))
     writer.close()
     out = tmp_path / "out.wav"
-    subprocess.run([tool("opusdec"), "--quiet", "--rate", str(rate), str(path), str(out)], check=True)
+    subprocess.run(
+        [tool("opusdec"), "--quiet", "--rate", str(rate), str(path), str(out)], check=True
+    )
     with wave.open(str(out)) as w:
         assert abs(w.getnframes() - samples) <= rate // 50
 

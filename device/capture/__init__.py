@@ -14,15 +14,18 @@ from device.config import Config
 from device.spool import Spool
 
 
-def from_config(config: Config, spool: Spool, clock: Clock | None = None,
-                timebase: TimeBase | None = None) -> CaptureController:
+def from_config(
+    config: Config, spool: Spool, clock: Clock | None = None, timebase: TimeBase | None = None
+) -> CaptureController:
     """A controller for the configured audio and camera backends (nothing is opened yet)."""
     clock = clock or Clock()
     timebase = timebase or TimeBase(clock, config.capture.time_policy)
     audio = config.audio
     plan = SegmentPlan(audio.codec, audio.sample_rate_hz, audio.bitrate_kbps, audio.segment_seconds)
     return CaptureController(
-        spool, plan, timebase,
+        spool,
+        plan,
+        timebase,
         make_microphone=lambda: sources.microphone(audio, clock),
         make_camera=lambda: sources.camera(config.camera, clock),
         still_interval=config.camera.interval_seconds,
@@ -30,5 +33,13 @@ def from_config(config: Config, spool: Spool, clock: Clock | None = None,
     )
 
 
-__all__ = ["IDLE", "RECORDING", "STORAGE_FULL", "AlreadyRecording", "CaptureController",
-           "CaptureError", "SegmentPlan", "from_config"]
+__all__ = [
+    "IDLE",
+    "RECORDING",
+    "STORAGE_FULL",
+    "AlreadyRecording",
+    "CaptureController",
+    "CaptureError",
+    "SegmentPlan",
+    "from_config",
+]

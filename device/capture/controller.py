@@ -27,10 +27,16 @@ IDLE, RECORDING, STORAGE_FULL = "idle", "recording", "storageFull"
 class CaptureController:
     """`start(metadata, max_duration) -> local recording id`; `stop()`; `state`; `counters()`."""
 
-    def __init__(self, spool: Spool, plan: SegmentPlan, timebase: TimeBase,
-                 make_microphone: Callable[[], Microphone],
-                 make_camera: Callable[[], Camera | None] = lambda: None,
-                 still_interval: float = 0.0, max_duration_cap: float = 86400.0) -> None:
+    def __init__(
+        self,
+        spool: Spool,
+        plan: SegmentPlan,
+        timebase: TimeBase,
+        make_microphone: Callable[[], Microphone],
+        make_camera: Callable[[], Camera | None] = lambda: None,
+        still_interval: float = 0.0,
+        max_duration_cap: float = 86400.0,
+    ) -> None:
         self.spool, self.plan, self.timebase = spool, plan, timebase
         self._make_mic, self._make_camera = make_microphone, make_camera
         self.still_interval = still_interval
@@ -43,8 +49,12 @@ class CaptureController:
         self._collected: Session | None = None  # the last session folded into the totals
 
     # --- the API -----------------------------------------------------------------------------
-    def start(self, metadata: dict[str, Any] | None = None, max_duration: float | None = None,
-              name: str | None = None) -> str:
+    def start(
+        self,
+        metadata: dict[str, Any] | None = None,
+        max_duration: float | None = None,
+        name: str | None = None,
+    ) -> str:
         """Start a recording; returns its local id once the first audio frame has arrived."""
         with self._lock:
             if self._thread and self._thread.is_alive():
@@ -58,12 +68,20 @@ class CaptureController:
         log.info("recording %s started (max %.1f s)", rid, session.request.max_duration)
         return rid
 
-    def _new_session(self, metadata: dict[str, Any], max_duration: float | None, name: str | None) -> Session:
+    def _new_session(
+        self, metadata: dict[str, Any], max_duration: float | None, name: str | None
+    ) -> Session:
         duration = min(max_duration or self.max_duration_cap, self.max_duration_cap)
         camera = self._make_camera()
         stills = PeriodicStills(camera, self.still_interval) if camera else None
-        return Session(self.spool, self._make_mic(), stills, self.timebase, self.plan,
-                       Request(metadata, duration, name))
+        return Session(
+            self.spool,
+            self._make_mic(),
+            stills,
+            self.timebase,
+            self.plan,
+            Request(metadata, duration, name),
+        )
 
     def stop(self, timeout: float | None = 30.0) -> str | None:
         """End the recording (its current segment is completed); returns its id, None if idle."""
@@ -126,18 +144,26 @@ class CaptureController:
         """The recording and its media as the spool holds them, plus capture's counters."""
         session = self._session
         mine = session and session.sink.recording_id == recording_id
-        media = [dict(row) | {"file": str(self.spool.media_path(row))}
-                 for row in self.spool.media_of(recording_id)]
-        return {"recording": self.spool.recording(recording_id),
-                "media": media,
-                "held_files": [str(m.path) for m in session.sink.pending] if mine else [],
-                "counters": _session_counters(session) if mine else {}}
+        media = [
+            dict(row) | {"file": str(self.spool.media_path(row))}
+            for row in self.spool.media_of(recording_id)
+        ]
+        return {
+            "recording": self.spool.recording(recording_id),
+            "media": media,
+            "held_files": [str(m.path) for m in session.sink.pending] if mine else [],
+            "counters": _session_counters(session) if mine else {},
+        }
 
     # --- bookkeeping -------------------------------------------------------------------------
     def _collect(self) -> None:
         """Fold an ended session's counters into the totals; keep it if it still needs work."""
         session = self._session
-        if session is None or (self._thread and self._thread.is_alive()) or session is self._collected:
+        if (
+            session is None
+            or (self._thread and self._thread.is_alive())
+            or session is self._collected
+        ):
             return
         for key, value in _session_counters(session).items():
             self._totals[key] += value
@@ -146,19 +172,35 @@ class CaptureController:
             self._held.append(session)
 
 
-_COUNTERS = ("samples", "segments", "images", "overruns", "lost_samples", "silence_filled",
-             "discarded_samples", "discarded_images", "xruns", "storage_full_events",
-             "clock_steps", "camera_errors")
+_COUNTERS = (
+    "samples",
+    "segments",
+    "images",
+    "overruns",
+    "lost_samples",
+    "silence_filled",
+    "discarded_samples",
+    "discarded_images",
+    "xruns",
+    "storage_full_events",
+    "clock_steps",
+    "camera_errors",
+)
 
 
 def _session_counters(s: Session) -> dict[str, int]:
     seg = s.segmenter
     return {
-        "samples": seg.position, "segments": seg.segments,
+        "samples": seg.position,
+        "segments": seg.segments,
         "images": sum(1 for m in s.sink.media if m.type == "image"),
         "overruns": s.mic.overruns + (s.stills.ring.overruns if s.stills else 0),
-        "lost_samples": s.mic.lost_samples, "silence_filled": seg.silence_filled,
-        "discarded_samples": seg.discarded, "discarded_images": s.discarded_images,
-        "xruns": s.mic.xruns, "storage_full_events": seg.full_events,
-        "clock_steps": s.timeline.steps, "camera_errors": s.stills.errors if s.stills else 0,
+        "lost_samples": s.mic.lost_samples,
+        "silence_filled": seg.silence_filled,
+        "discarded_samples": seg.discarded,
+        "discarded_images": s.discarded_images,
+        "xruns": s.mic.xruns,
+        "storage_full_events": seg.full_events,
+        "clock_steps": s.timeline.steps,
+        "camera_errors": (s.stills.errors if s.stills else 0) + s.camera_failed,
     }

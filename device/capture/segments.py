@@ -113,8 +113,11 @@ class AudioSegmenter:
         if not self.storage_full:
             self.storage_full = True
             self.full_events += 1
-            log.error("storage full: segment ended at sample %d; audio is dropped until room returns "
-                      "(nothing un-uploaded is deleted)", self.position)
+            log.error(
+                "storage full: segment ended at sample %d; audio is dropped until room returns "
+                "(nothing un-uploaded is deleted)",
+                self.position,
+            )
 
     def finish(self) -> None:
         """Close the open segment (if any) and hand it to the sink."""
@@ -128,5 +131,12 @@ class AudioSegmenter:
             log.error("segment %s could not be completed (%s); left in place", writer.path, exc)
             return
         self.segments += 1
-        self.sink.add(Media("audio", CONTENT_TYPES[self.plan.codec], writer.path, sample=self._start,
-                            seconds=samples / self.plan.rate))
+        self.sink.add(
+            Media(
+                "audio",
+                CONTENT_TYPES[self.plan.codec],
+                writer.path,
+                sample=self._start,
+                seconds=samples / self.plan.rate,
+            )
+        )

@@ -33,8 +33,15 @@ class Request:
 class Session:
     """Built by the controller in start(); `run()` is the body of the capture thread."""
 
-    def __init__(self, spool: Spool, mic: Microphone, stills: PeriodicStills | None,
-                 timebase: TimeBase, plan: SegmentPlan, request: Request) -> None:
+    def __init__(
+        self,
+        spool: Spool,
+        mic: Microphone,
+        stills: PeriodicStills | None,
+        timebase: TimeBase,
+        plan: SegmentPlan,
+        request: Request,
+    ) -> None:
         self.spool, self.mic, self.stills, self.timebase = spool, mic, stills, timebase
         self.plan, self.request = plan, request
         self.max_samples = max(1, round(request.max_duration * plan.rate))
@@ -45,30 +52,59 @@ class Session:
         self._first: AudioFrame | None = None
         self._next_tick = 0
         self.discarded_images = 0
+        self.camera_failed = 0
 
     # --- in the caller's thread (start) -------------------------------------------------------
     def begin(self) -> str:
         """Open the microphone, wait for the first frame (it fixes the anchor), open the recording."""
-        self.mic.open()
-        first = self.mic.read(min(self.max_samples, self.plan.rate * READ_MS // 1000), FIRST_FRAME_TIMEOUT_S)
+        try:
+            self.mic.open()
+        except (HalError, OSError) as exc:
+            raise CaptureError(f"cannot start audio capture: {exc}") from exc
+        first = self.mic.read(
+            min(self.max_samples, self.plan.rate * READ_MS // 1000), FIRST_FRAME_TIMEOUT_S
+        )
         if first is None or first.monotonic_ns is None:
             self.mic.close()
-            raise CaptureError(f"no audio from {self.mic.backend} {self.mic.device!r} within "
-                               f"{FIRST_FRAME_TIMEOUT_S:.0f} s")
+            raise CaptureError(
+                f"no audio from {self.mic.backend} {self.mic.device!r} within "
+                f"{FIRST_FRAME_TIMEOUT_S:.0f} s"
+            )
         self._first = first
         anchor = first.monotonic_ns - first.sample * 1_000_000_000 // self.plan.rate
         self.timeline = Timeline(self.timebase, self.plan.rate, anchor)
-        rid = self.spool.open_recording(started_at=self.timeline.at_sample(0),
-                                        metadata=self.request.metadata, name=self.request.name)
+        rid = self.spool.open_recording(
+            started_at=self.timeline.at_sample(0),
+            metadata=self.request.metadata,
+            name=self.request.name,
+        )
         self.timeline.name = rid
         self.sink = SpoolSink(self.spool, rid, self.timeline)
         self.segmenter = AudioSegmenter(self.plan, self.sink)
         if not self.timeline.anchored:
-            log.warning("recording %s: wall time not valid yet (policy %s); media are held with "
-                        "monotonic times and boot id until it is", rid, self.timebase.policy)
-        if self.stills:
-            self.stills.start()
+            log.warning(
+                "recording %s: wall time not valid yet (policy %s); media are held with "
+                "monotonic times and boot id until it is",
+                rid,
+                self.timebase.policy,
+            )
+        self._start_stills()
         return rid
+
+    def _start_stills(self) -> None:
+        """Audio always, the camera when present: a camera that cannot start is logged, not fatal."""
+        if not self.stills:
+            return
+        try:
+            self.stills.start()
+        except (HalError, OSError) as exc:
+            log.error(
+                "recording %s: camera unavailable, recording audio only: %s",
+                self.sink.recording_id,
+                exc,
+            )
+            self.camera_failed = 1
+            self.stills = None
 
     # --- in the capture thread ----------------------------------------------------------------
     def run(self) -> None:
@@ -133,9 +169,13 @@ class Session:
         self.segmenter.finish()
         if self.timebase.check() and self.timeline.anchor():
             self.sink.stamp_held()
-        log.info("recording %s: %.1f s of audio, drift %+.1f ppm vs monotonic, %d clock steps",
-                 self.sink.recording_id, self.segmenter.position / self.plan.rate,
-                 self.timeline.drift_ppm, self.timeline.steps)
+        log.info(
+            "recording %s: %.1f s of audio, drift %+.1f ppm vs monotonic, %d clock steps",
+            self.sink.recording_id,
+            self.segmenter.position / self.plan.rate,
+            self.timeline.drift_ppm,
+            self.timeline.steps,
+        )
         self.try_close()
 
     def restamp(self) -> bool:

@@ -32,8 +32,13 @@ class Media:
     captured_at: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"id": self.media_id, "type": self.type, "content_type": self.content_type,
-               "captured_at": self.captured_at, "monotonic_ns": self.monotonic_ns}
+        out = {
+            "id": self.media_id,
+            "type": self.type,
+            "content_type": self.content_type,
+            "captured_at": self.captured_at,
+            "monotonic_ns": self.monotonic_ns,
+        }
         if self.seconds is not None:
             out["seconds"] = round(self.seconds, 6)
         return out
@@ -60,7 +65,9 @@ class SpoolSink:
     def add(self, item: Media) -> bool:
         """Offer a finished file; False (and kept for later) when the spool is full."""
         if item.sample is not None:
-            item.monotonic_ns = self.timeline.anchor_mono + item.sample * 1_000_000_000 // self.timeline.rate
+            item.monotonic_ns = (
+                self.timeline.anchor_mono + item.sample * 1_000_000_000 // self.timeline.rate
+            )
         self.media.append(item)
         return self._offer(item)
 
@@ -68,10 +75,18 @@ class SpoolSink:
         item.captured_at = self._stamp(item)
         try:
             item.media_id = self.spool.add_media(
-                self.recording_id, item.path, type=item.type, content_type=item.content_type,
-                captured_at=item.captured_at, monotonic_ns=item.monotonic_ns, boot_id=self.boot)
+                self.recording_id,
+                item.path,
+                type=item.type,
+                content_type=item.content_type,
+                captured_at=item.captured_at,
+                monotonic_ns=item.monotonic_ns,
+                boot_id=self.boot,
+            )
         except SpoolFull as exc:
-            log.warning("spool full, %s kept at %s until space returns: %s", item.type, item.path, exc)
+            log.warning(
+                "spool full, %s kept at %s until space returns: %s", item.type, item.path, exc
+            )
             return False
         return True
 
@@ -90,10 +105,16 @@ class SpoolSink:
     def stamp_held(self) -> int:
         """The timeline just got its anchor: stamp the recording and every media taken in without
         a time. Returns how many media were stamped."""
-        held = {m.media_id: self._stamp(m) for m in self.media if m.media_id and m.captured_at is None}
+        held = {
+            m.media_id: self._stamp(m) for m in self.media if m.media_id and m.captured_at is None
+        }
         for m in self.media:
             if m.media_id in held:
                 m.captured_at = held[m.media_id]
-        self.spool.update_times(self.recording_id, started_at=self.timeline.at_sample(0), media=held)
-        log.info("recording %s: wall time valid, stamped %d held media", self.recording_id, len(held))
+        self.spool.update_times(
+            self.recording_id, started_at=self.timeline.at_sample(0), media=held
+        )
+        log.info(
+            "recording %s: wall time valid, stamped %d held media", self.recording_id, len(held)
+        )
         return len(held)

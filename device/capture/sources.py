@@ -10,8 +10,11 @@ from hal.camera import Camera, create_camera
 
 
 def microphone(audio: AudioConfig, clock: Clock) -> Microphone:
-    options = {"rate": audio.sample_rate_hz, "buffer_seconds": audio.buffer_seconds,
-               "monotonic_ns": clock.monotonic_ns}
+    options = {
+        "rate": audio.sample_rate_hz,
+        "buffer_seconds": audio.buffer_seconds,
+        "monotonic_ns": clock.monotonic_ns,
+    }
     if audio.backend == "sim":
         options |= {"source": audio.sim_source, "file": audio.sim_file, "speed": audio.sim_speed}
     else:

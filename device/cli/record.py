@@ -40,10 +40,13 @@ def _record(args: argparse.Namespace) -> int:
 
     config = load_config(args, require_api=args.upload)
     if args.upload and importlib.util.find_spec("device.uploader") is None:
-        raise UploadUnavailable("--upload needs the uploader (device.uploader), which this build "
-                                "does not have; record without --upload and run `recorder flush`")
-    with Spool.open(Path(config.spool.dir), max_mb=config.spool.max_mb,
-                    reserve_mb=config.spool.reserve_mb) as spool:
+        raise UploadUnavailable(
+            "--upload needs the uploader (device.uploader), which this build "
+            "does not have; record without --upload and run `recorder flush`"
+        )
+    with Spool.open(
+        Path(config.spool.dir), max_mb=config.spool.max_mb, reserve_mb=config.spool.reserve_mb
+    ) as spool:
         capture = from_config(config, spool)
         rid = capture.start({"source": "recorder record"}, args.duration, name=args.name)
         capture.wait()

@@ -25,14 +25,32 @@ def lib() -> ctypes.CDLL:
     except OSError as exc:
         raise CodecUnavailable("libopus", "libopus0") from exc
     so.opus_encoder_create.restype = ctypes.c_void_p
-    so.opus_encoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
+    so.opus_encoder_create.argtypes = [
+        ctypes.c_int32,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.POINTER(ctypes.c_int),
+    ]
     so.opus_encode.restype = ctypes.c_int32
-    so.opus_encode.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int32]
+    so.opus_encode.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int32,
+    ]
     so.opus_encoder_destroy.argtypes = [ctypes.c_void_p]
     so.opus_decoder_create.restype = ctypes.c_void_p
     so.opus_decoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
     so.opus_decode.restype = ctypes.c_int
-    so.opus_decode.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int32, ctypes.c_char_p, ctypes.c_int, ctypes.c_int]
+    so.opus_decode.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_int32,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_int,
+    ]
     so.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
     so.opus_strerror.restype = ctypes.c_char_p
     so.opus_get_version_string.restype = ctypes.c_char_p
@@ -57,16 +75,29 @@ def _check_rate(rate: int) -> None:
 class OpusEncoder:
     """One libopus encoder; `encode(pcm)` takes exactly one frame of S16LE samples."""
 
-    def __init__(self, rate: int, channels: int = 1, bitrate: int = 32000,
-                 application: int = OPUS_APPLICATION_VOIP) -> None:
+    def __init__(
+        self,
+        rate: int,
+        channels: int = 1,
+        bitrate: int = 32000,
+        application: int = OPUS_APPLICATION_VOIP,
+    ) -> None:
         _check_rate(rate)
         err = ctypes.c_int()
         self._enc = lib().opus_encoder_create(rate, channels, application, ctypes.byref(err))
         _check(err.value, "encoder_create")
         self.rate, self.channels = rate, channels
-        _check(lib().opus_encoder_ctl(ctypes.c_void_p(self._enc), _SET_BITRATE, ctypes.c_int32(bitrate)), "set bitrate")
+        _check(
+            lib().opus_encoder_ctl(
+                ctypes.c_void_p(self._enc), _SET_BITRATE, ctypes.c_int32(bitrate)
+            ),
+            "set bitrate",
+        )
         look = ctypes.c_int32()
-        _check(lib().opus_encoder_ctl(ctypes.c_void_p(self._enc), _GET_LOOKAHEAD, ctypes.byref(look)), "get lookahead")
+        _check(
+            lib().opus_encoder_ctl(ctypes.c_void_p(self._enc), _GET_LOOKAHEAD, ctypes.byref(look)),
+            "get lookahead",
+        )
         self.lookahead = look.value  # samples at `rate`
         self._out = ctypes.create_string_buffer(MAX_PACKET)
 
@@ -98,7 +129,9 @@ class OpusDecoder:
         self._out = ctypes.create_string_buffer(self._max * 2 * channels)
 
     def decode(self, packet: bytes) -> bytes:
-        n = _check(lib().opus_decode(self._dec, packet, len(packet), self._out, self._max, 0), "decode")
+        n = _check(
+            lib().opus_decode(self._dec, packet, len(packet), self._out, self._max, 0), "decode"
+        )
         return self._out.raw[: n * 2 * self.channels]
 
     def close(self) -> None:

@@ -87,8 +87,9 @@ class OggWriter:
         if self._first:
             flags |= BOS
             self._first = False
-        header = struct.pack("<4sBBqIIIB", b"OggS", 0, flags, granule, self._serial,
-                             self._sequence, 0, len(table))
+        header = struct.pack(
+            "<4sBBqIIIB", b"OggS", 0, flags, granule, self._serial, self._sequence, 0, len(table)
+        )
         page = bytearray(header + table + body)
         struct.pack_into("<I", page, 22, ogg_crc(bytes(page)))
         self._fh.write(page)

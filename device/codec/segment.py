@@ -52,7 +52,10 @@ class OggOpusSegment:
         self.samples += len(pcm) // 2
         self._pending += pcm
         while len(self._pending) >= self._frame_bytes:
-            frame, self._pending = self._pending[: self._frame_bytes], self._pending[self._frame_bytes :]
+            frame, self._pending = (
+                self._pending[: self._frame_bytes],
+                self._pending[self._frame_bytes :],
+            )
             self._encode(frame)
 
     def _encode(self, frame: bytes) -> None:
@@ -70,7 +73,10 @@ class OggOpusSegment:
         while self._encoded + len(self._pending) // 2 < need:
             self._pending += b"\0" * self._frame_bytes
         while self._pending:
-            frame, self._pending = self._pending[: self._frame_bytes], self._pending[self._frame_bytes :]
+            frame, self._pending = (
+                self._pending[: self._frame_bytes],
+                self._pending[self._frame_bytes :],
+            )
             self._encode(frame)
         self._ogg.flush(self.pre_skip + self.samples * self._scale, eos=True)
         _fsync_close(self._fh)

@@ -30,10 +30,24 @@ def libasound() -> ctypes.CDLL:
     try:
         so = ctypes.CDLL(name)
     except OSError as exc:
-        raise BackendUnavailable("alsa", "libasound (Debian package libasound2) is not installed") from exc
-    so.snd_pcm_open.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_char_p, ctypes.c_int, ctypes.c_int]
-    so.snd_pcm_set_params.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_uint,
-                                      ctypes.c_uint, ctypes.c_int, ctypes.c_uint]
+        raise BackendUnavailable(
+            "alsa", "libasound (Debian package libasound2) is not installed"
+        ) from exc
+    so.snd_pcm_open.argtypes = [
+        ctypes.POINTER(ctypes.c_void_p),
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_int,
+    ]
+    so.snd_pcm_set_params.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.c_uint,
+        ctypes.c_int,
+        ctypes.c_uint,
+    ]
     so.snd_pcm_readi.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_ulong]
     so.snd_pcm_readi.restype = ctypes.c_long
     so.snd_pcm_recover.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
@@ -60,8 +74,9 @@ class AlsaMicrophone(Microphone):
         rc = lib.snd_pcm_open(ctypes.byref(self._pcm), self.device.encode(), _CAPTURE, 0)
         if rc < 0:
             raise self._fail("cannot open capture device (check `arecord -L` for PCM names)", rc)
-        rc = lib.snd_pcm_set_params(self._pcm, _FORMAT_S16_LE, _ACCESS_RW_INTERLEAVED, 1,
-                                    self.rate, 1, _LATENCY_US)
+        rc = lib.snd_pcm_set_params(
+            self._pcm, _FORMAT_S16_LE, _ACCESS_RW_INTERLEAVED, 1, self.rate, 1, _LATENCY_US
+        )
         if rc < 0:
             self._close_source()
             raise self._fail(f"cannot set S16_LE mono {self.rate} Hz", rc)

@@ -53,8 +53,15 @@ class Microphone(ABC):
 
     backend = "?"
 
-    def __init__(self, rate: int = 16000, device: str = "", *, buffer_seconds: float = 10.0,
-                 chunk_ms: int = 20, monotonic_ns: Callable[[], int] = time.monotonic_ns) -> None:
+    def __init__(
+        self,
+        rate: int = 16000,
+        device: str = "",
+        *,
+        buffer_seconds: float = 10.0,
+        chunk_ms: int = 20,
+        monotonic_ns: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
         if rate not in RATES:
             raise ValueError(f"sample rate {rate} Hz not supported (allowed: {RATES})")
         self.rate, self.device = rate, device
@@ -84,10 +91,17 @@ class Microphone(ABC):
         chunk = self.ring.read(max_samples * BYTES_PER_SAMPLE, timeout, align=BYTES_PER_SAMPLE)
         if chunk is None:
             if self._error is not None:
-                raise AudioError(self.backend, self.device, f"driver failed: {self._error}") from self._error
+                raise AudioError(
+                    self.backend, self.device, f"driver failed: {self._error}"
+                ) from self._error
             return None
-        return AudioFrame(chunk.data, chunk.position // BYTES_PER_SAMPLE, chunk.monotonic_ns,
-                          chunk.lost_before // BYTES_PER_SAMPLE, self.rate)
+        return AudioFrame(
+            chunk.data,
+            chunk.position // BYTES_PER_SAMPLE,
+            chunk.monotonic_ns,
+            chunk.lost_before // BYTES_PER_SAMPLE,
+            self.rate,
+        )
 
     def close(self) -> None:
         self._stop.set()

@@ -44,8 +44,16 @@ _COUNTER = _counter_cycle()
 class SimMicrophone(Microphone):
     backend = "sim"
 
-    def __init__(self, rate: int = 16000, device: str = "", *, source: str = "tone",
-                 file: str = "", speed: float = 1.0, **options: Any) -> None:
+    def __init__(
+        self,
+        rate: int = 16000,
+        device: str = "",
+        *,
+        source: str = "tone",
+        file: str = "",
+        speed: float = 1.0,
+        **options: Any,
+    ) -> None:
         super().__init__(rate, device or source, **options)
         if source not in SOURCES:
             raise ValueError(f"unknown sim audio source {source!r} (allowed: {', '.join(SOURCES)})")
@@ -60,11 +68,17 @@ class SimMicrophone(Microphone):
         if self.source == "wav":
             self._wav = self._open_wav(Path(self.file))
         elif self.source == "tone":
-            self._loop = array.array("h", (
-                int(0.25 * 32767 * math.sin(2 * math.pi * TONE_HZ * n / self.rate)) for n in range(self.rate)
-            )).tobytes()
+            self._loop = array.array(
+                "h",
+                (
+                    int(0.25 * 32767 * math.sin(2 * math.pi * TONE_HZ * n / self.rate))
+                    for n in range(self.rate)
+                ),
+            ).tobytes()
         elif self.source == "noise":
-            self._loop = bytes(b & 0x1F if i % 2 else b for i, b in enumerate(os.urandom(self.rate * 2)))
+            self._loop = bytes(
+                b & 0x1F if i % 2 else b for i, b in enumerate(os.urandom(self.rate * 2))
+            )
 
     def _open_wav(self, path: Path) -> wave.Wave_read:
         if not self.file:
@@ -76,8 +90,12 @@ class SimMicrophone(Microphone):
         got = (wav.getnchannels(), wav.getsampwidth(), wav.getframerate())
         if got != (1, BYTES_PER_SAMPLE, self.rate):
             wav.close()
-            raise AudioError("sim", str(path), f"WAV is {got[0]} ch, {8 * got[1]} bit, {got[2]} Hz; "
-                             f"need 1 ch, 16 bit, {self.rate} Hz (audio.sample_rate_hz)")
+            raise AudioError(
+                "sim",
+                str(path),
+                f"WAV is {got[0]} ch, {8 * got[1]} bit, {got[2]} Hz; "
+                f"need 1 ch, 16 bit, {self.rate} Hz (audio.sample_rate_hz)",
+            )
         return wav
 
     def _read_source(self, nbytes: int) -> bytes:

@@ -22,4 +22,12 @@ def create_camera(backend: str, **options: Any) -> Camera:
     return importlib.import_module(f"hal.camera.{backend}").BACKEND(**options)
 
 
-__all__ = ["BACKENDS", "BackendUnavailable", "Camera", "CameraError", "Clip", "Still", "create_camera"]
+__all__ = [
+    "BACKENDS",
+    "BackendUnavailable",
+    "Camera",
+    "CameraError",
+    "Clip",
+    "Still",
+    "create_camera",
+]

@@ -44,8 +44,14 @@ class Camera(ABC):
 
     backend = "?"
 
-    def __init__(self, device: str = "", width: int = 1280, height: int = 720, *,
-                 monotonic_ns: Callable[[], int] = time.monotonic_ns) -> None:
+    def __init__(
+        self,
+        device: str = "",
+        width: int = 1280,
+        height: int = 720,
+        *,
+        monotonic_ns: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
         self.device, self.width, self.height = device, width, height
         self._monotonic_ns = monotonic_ns
 

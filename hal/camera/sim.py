@@ -22,8 +22,15 @@ CLIP_FPS = 10
 class SimCamera(Camera):
     backend = "sim"
 
-    def __init__(self, device: str = "sim", width: int = 640, height: int = 360, *,
-                 wall_clock: Callable[[], float] = time.time, **options: Any) -> None:
+    def __init__(
+        self,
+        device: str = "sim",
+        width: int = 640,
+        height: int = 360,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+        **options: Any,
+    ) -> None:
         super().__init__(device or "sim", width, height, **options)
         self._wall = wall_clock
         self.frames = 0
@@ -65,9 +72,28 @@ class SimCamera(Camera):
         """Generated frames at 10 fps piped through ffmpeg into an MP4 (needs ffmpeg)."""
         ffmpeg = find_ffmpeg("sim", "an MP4 clip")
         mono = self._monotonic_ns()
-        cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-f", "mjpeg",
-               "-framerate", str(CLIP_FPS), "-i", "-", "-c:v", "mpeg4", "-q:v", "5",
-               "-pix_fmt", "yuv420p", "-f", "mp4", str(path)]
+        cmd = [
+            ffmpeg,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "mjpeg",
+            "-framerate",
+            str(CLIP_FPS),
+            "-i",
+            "-",
+            "-c:v",
+            "mpeg4",
+            "-q:v",
+            "5",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "mp4",
+            str(path),
+        ]
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             for _ in range(max(1, round(seconds * CLIP_FPS))):
@@ -78,7 +104,9 @@ class SimCamera(Camera):
                 proc.kill()
                 proc.wait()
         if proc.returncode != 0:
-            raise CameraError("sim", self.device, f"ffmpeg failed: {err.decode(errors='replace')[-300:]}")
+            raise CameraError(
+                "sim", self.device, f"ffmpeg failed: {err.decode(errors='replace')[-300:]}"
+            )
         return Clip(Path(path), mono, seconds)
 
 

@@ -24,14 +24,18 @@ WARMUP_FRAMES = 3  # UVC cameras deliver dark, unexposed frames right after STRE
 
 @functools.cache
 def clip_codec(ffmpeg: str) -> str:
-    out = subprocess.run([ffmpeg, "-hide_banner", "-encoders"], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [ffmpeg, "-hide_banner", "-encoders"], capture_output=True, text=True, check=False
+    )
     return "libx264" if " libx264 " in out.stdout else "mpeg4"
 
 
 class V4l2Camera(Camera):
     backend = "v4l2"
 
-    def __init__(self, device: str = "/dev/video0", width: int = 1280, height: int = 720, **options: Any) -> None:
+    def __init__(
+        self, device: str = "/dev/video0", width: int = 1280, height: int = 720, **options: Any
+    ) -> None:
         super().__init__(device or "/dev/video0", width, height, **options)
         self._ffmpeg = ""
 
@@ -39,8 +43,11 @@ class V4l2Camera(Camera):
         try:
             mode = os.stat(self.device).st_mode
         except OSError as exc:
-            raise BackendUnavailable("v4l2", f"camera device {self.device} ({exc.strerror}); "
-                                     "set camera.backend = \"none\" for a recorder without a camera") from exc
+            raise BackendUnavailable(
+                "v4l2",
+                f"camera device {self.device} ({exc.strerror}); "
+                'set camera.backend = "none" for a recorder without a camera',
+            ) from exc
         if not stat.S_ISCHR(mode):
             raise BackendUnavailable("v4l2", f"{self.device} is not a V4L2 character device")
         self._ffmpeg = find_ffmpeg("v4l2", "reading the camera")
@@ -48,19 +55,56 @@ class V4l2Camera(Camera):
 
     def input_args(self) -> list[str]:
         """ffmpeg arguments selecting the camera's MJPEG stream at the configured size."""
-        return ["-f", "v4l2", "-input_format", "mjpeg", "-video_size", f"{self.width}x{self.height}",
-                "-i", self.device]
+        return [
+            "-f",
+            "v4l2",
+            "-input_format",
+            "mjpeg",
+            "-video_size",
+            f"{self.width}x{self.height}",
+            "-i",
+            self.device,
+        ]
 
     def still_command(self) -> list[str]:
-        return [self._ffmpeg or "ffmpeg", "-hide_banner", "-loglevel", "error", *self.input_args(),
-                "-vf", f"select=gte(n\\,{WARMUP_FRAMES})", "-frames:v", "1", "-c:v", "mjpeg",
-                "-q:v", "3", "-f", "image2pipe", "-"]
+        return [
+            self._ffmpeg or "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            *self.input_args(),
+            "-vf",
+            f"select=gte(n\\,{WARMUP_FRAMES})",
+            "-frames:v",
+            "1",
+            "-c:v",
+            "mjpeg",
+            "-q:v",
+            "3",
+            "-f",
+            "image2pipe",
+            "-",
+        ]
 
     def clip_command(self, seconds: float, path: Path) -> list[str]:
         ffmpeg = self._ffmpeg or "ffmpeg"
-        return [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", *self.input_args(),
-                "-t", f"{seconds:.3f}", "-c:v", clip_codec(ffmpeg), "-pix_fmt", "yuv420p",
-                "-f", "mp4", str(path)]
+        return [
+            ffmpeg,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            *self.input_args(),
+            "-t",
+            f"{seconds:.3f}",
+            "-c:v",
+            clip_codec(ffmpeg),
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "mp4",
+            str(path),
+        ]
 
     def still(self) -> Still:
         if not self._ffmpeg:
