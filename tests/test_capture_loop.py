@@ -180,6 +180,29 @@ def test_without_valid_time_media_are_held_then_stamped(spool: Spool) -> None:
     assert ns_from_iso(stamped[0]) <= time.time_ns() - (before - rows[0]["monotonic_ns"]) + 10**9
 
 
+def test_a_later_process_stamps_media_held_by_an_earlier_one(spool: Spool) -> None:
+    unsynced = TimeBase(Clock(), "sync", synced=lambda: False)
+    rid, _ = record(
+        from_config(config("opus", speed=20, policy="sync"), spool, timebase=unsynced), 1.5
+    )
+    other_rid, _ = record(
+        from_config(config("wav", speed=20, policy="sync"), spool, timebase=unsynced), 1
+    )
+    other = spool.media_of(other_rid)[0]["id"]
+    spool.update("media", other, boot_id="an-earlier-boot")
+    later = from_config(config("wav", policy="plausible"), spool)  # a new process; time now valid
+    later.poll()
+    rec, rows = spool.recording(rid), spool.media_of(rid)
+    assert [ns_from_iso(r["captured_at"]) - ns_from_iso(rec["started_at"]) for r in rows] == [
+        0,
+        10**9,
+    ]
+    assert (
+        abs(ns_from_iso(rec["ended_at"]) - ns_from_iso(rec["started_at"]) - 1_500_000_000) < 10**6
+    )
+    assert spool.media(other)["captured_at"] is None  # another boot's monotonic time means nothing
+
+
 def test_second_start_while_recording_is_refused(spool: Spool) -> None:
     ctl = from_config(config("wav", speed=1), spool)
     rid = ctl.start({}, 30)

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from device.capture import restamp
 from device.capture.errors import AlreadyRecording
 from device.capture.segments import SegmentPlan
 from device.capture.session import Request, Session
@@ -109,6 +110,8 @@ class CaptureController:
                 session.restamp()
                 if session.try_close() and session.timeline.anchored:
                     self._held.remove(session)
+            if self.state == IDLE and not self._held:
+                restamp.stamp_held(self.spool, self.timebase)  # left by earlier processes
 
     @property
     def state(self) -> str:

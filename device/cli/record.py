@@ -48,6 +48,7 @@ def _record(args: argparse.Namespace) -> int:
         Path(config.spool.dir), max_mb=config.spool.max_mb, reserve_mb=config.spool.reserve_mb
     ) as spool:
         capture = from_config(config, spool)
+        capture.poll()  # stamps media earlier runs had to leave without a valid time
         rid = capture.start({"source": "recorder record"}, args.duration, name=args.name)
         capture.wait()
         capture.stop()

@@ -38,3 +38,21 @@ def decode_wav(path: Path) -> tuple[bytes, int]:
         if w.getsampwidth() != 2 or w.getnchannels() != 1:
             raise CodecError(f"{path}: not 16-bit mono WAV")
         return w.readframes(w.getnframes()), w.getframerate()
+
+
+def media_seconds(path: Path) -> float:
+    """Playback length of one of our segment files, from its headers alone (no decoding)."""
+    path = Path(path)
+    if path.suffix == ".wav":
+        with wave.open(str(path), "rb") as w:
+            return w.getnframes() / w.getframerate()
+    data = path.read_bytes()
+    packets = read_packets(data)
+    head, _ = next(packets, (b"", None))
+    if not head.startswith(b"OpusHead"):
+        raise CodecError(f"{path}: neither WAV nor Ogg Opus")
+    pre_skip = struct.unpack_from("<H", head, 10)[0]
+    last = 0
+    for _, page in packets:
+        last = page.granule
+    return max(0, last - pre_skip) / OPUS_RATE
