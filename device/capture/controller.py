@@ -95,6 +95,10 @@ class CaptureController:
             self._collect()
         return session.sink.recording_id
 
+    def close(self) -> None:
+        """Stop any recording (for the agent's shutdown)."""
+        self.stop()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the recording ends by itself (max duration, end of a sim file)."""
         if self._thread:

@@ -61,9 +61,13 @@ class Session:
             self.mic.open()
         except (HalError, OSError) as exc:
             raise CaptureError(f"cannot start audio capture: {exc}") from exc
-        first = self.mic.read(
-            min(self.max_samples, self.plan.rate * READ_MS // 1000), FIRST_FRAME_TIMEOUT_S
-        )
+        try:
+            first = self.mic.read(
+                min(self.max_samples, self.plan.rate * READ_MS // 1000), FIRST_FRAME_TIMEOUT_S
+            )
+        except HalError as exc:
+            self.mic.close()
+            raise CaptureError(f"audio capture failed at start: {exc}") from exc
         if first is None or first.monotonic_ns is None:
             self.mic.close()
             raise CaptureError(
@@ -71,6 +75,13 @@ class Session:
                 f"{FIRST_FRAME_TIMEOUT_S:.0f} s"
             )
         self._first = first
+        try:
+            return self._open_recording(first)
+        except BaseException:
+            self.mic.close()
+            raise
+
+    def _open_recording(self, first: AudioFrame) -> str:
         anchor = first.monotonic_ns - first.sample * 1_000_000_000 // self.plan.rate
         self.timeline = Timeline(self.timebase, self.plan.rate, anchor)
         rid = self.spool.open_recording(
