@@ -146,6 +146,10 @@ class CameraConfig:
 @dataclass(frozen=True)
 class CaptureConfig:
     max_duration_seconds: float = field(default=3600.0, metadata=_rng(1, 86400))
+    time_policy: str = field(
+        default="sync",
+        metadata=_one_of("sync", "plausible", doc="when wall time counts as valid for stamping"),
+    )
 
 
 @dataclass(frozen=True)
