@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
@@ -166,7 +168,21 @@ def test_s3_drop_after_work_stores_the_object(backend, dev):
     backend.set_faults([_rule(dev, "s3_put", "drop_after_work")])
     with pytest.raises(requests.ConnectionError):
         put(backend, grant, b"abcd")
+    media = backend.state(dev.id, objects=True)["recordings"][rec["id"]]["media"][0]
+    assert media["object_now"] == {"size": 4, "md5": "e2fc714c4727ee9395f324cd2e7f331f"}
+    assert media["status"] == "pending"  # until complete
     assert complete(backend, dev, rec["id"]).status_code == 200
+
+
+def test_delay_fault_times_out_the_client_but_does_the_work(backend, dev):
+    backend.set_faults([_rule(dev, "create_recording", "delay", seconds=1.0)])
+    with pytest.raises(requests.Timeout):
+        call(backend, dev, "POST", "/recordings", json={"started_at": "2026-12-04T10:00:00Z"},
+             timeout=0.3)  # fmt: skip
+    deadline = time.monotonic() + 10
+    while not backend.state(dev.id)["recordings"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(backend.state(dev.id)["recordings"]) == 1
 
 
 def test_every_and_device_scoping(backend, dev):

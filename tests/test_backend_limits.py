@@ -167,6 +167,17 @@ def test_expired_command_is_not_delivered(backend):
     assert backend.state(dev.id)["commands"][cid]["status"] == "expired"
 
 
+def test_cancelled_command_is_not_delivered(backend):
+    dev = backend.new_device()
+    cid = backend.admin("POST", f"/_admin/devices/{dev.id}/commands",
+                        json={"type": "stop_recording"}).json()["id"]  # fmt: skip
+    assert len(_beat(backend, dev)) == 1
+    reply = backend.admin("POST", f"/_admin/commands/{cid}/cancel")
+    assert reply.status_code == 200 and reply.json()["status"] == "cancelled"
+    assert _beat(backend, dev) == []
+    assert backend.admin("POST", f"/_admin/commands/{cid}/cancel").status_code == 409
+
+
 def test_commands_are_per_device(backend):
     dev, other = backend.new_device(), backend.new_device()
     backend.admin("POST", f"/_admin/devices/{dev.id}/commands", json={"type": "stop_recording"})

@@ -10,6 +10,7 @@ import json
 import logging
 import socket
 import ssl
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -137,6 +138,8 @@ class ApiHandler(BaseHTTPRequestHandler):
             self._send(reply, verdict)
             return
         fault = ctx.faults.pick(endpoint, device.id)
+        if fault and fault.rule.kind == "delay":
+            time.sleep(fault.param("seconds"))  # a slow server: then the normal reply
         early = shaping.pre_work_reply(fault) if fault else None
         if early is not None:
             self._send(early, verdict)
@@ -288,7 +291,10 @@ def _run_admin(
     if name == "add_command":
         return admin.add_command(ctx, path_id, body)
     if name == "state":
-        return admin.state(ctx, (query.get("device") or [None])[0])
+        objects = (query.get("objects") or ["0"])[0] in ("1", "true", "yes")
+        return admin.state(ctx, (query.get("device") or [None])[0], objects)
+    if name == "cancel_command":
+        return admin.cancel_command(ctx, path_id)
     if name == "set_faults":
         return admin.set_faults(ctx, body)
     if name == "clear_faults":

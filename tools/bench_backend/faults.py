@@ -33,6 +33,7 @@ _API_REPLY_KINDS = {
     "missing_field": {"field": (str, None)},
     "mistyped_field": {"field": (str, None)},
     "huge_body": {"bytes": (int, 8 * 1024 * 1024)},
+    "delay": {"seconds": (float, 5.0)},
 }
 KINDS: dict[str, tuple[tuple[str, ...], dict[str, tuple[type, Any]]]] = {
     **{k: (API_ENDPOINTS, p) for k, p in _API_REPLY_KINDS.items()},
