@@ -25,6 +25,7 @@ from tools.bench_backend.store import Device
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
+MAX_DRAIN_BYTES = 64 * 1024 * 1024  # a refused body is read and dropped up to this size
 HUGE_CHUNK = 64 * 1024
 
 
@@ -103,15 +104,41 @@ class ApiHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _read_body(self) -> bytes:
+        """The request body; a chunked or oversized one is read and dropped, then refused."""
         if self.headers.get("Transfer-Encoding"):
+            self._drain_chunked()
             raise ApiError(411, "send a Content-Length, not a chunked body", "length_required")
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError as exc:
             raise ApiError(400, "Content-Length is not a number") from exc
         if length > MAX_BODY_BYTES:
+            self._drain(length)
             raise ApiError(413, f"body over {MAX_BODY_BYTES} bytes", "payload_too_large")
         return self.rfile.read(length) if length else b""
+
+    def _drain(self, length: int) -> None:
+        left = min(length, MAX_DRAIN_BYTES)
+        while left > 0:
+            got = self.rfile.read(min(left, 65536))
+            if not got:
+                return
+            left -= len(got)
+
+    def _drain_chunked(self) -> None:
+        budget = MAX_DRAIN_BYTES
+        while budget > 0:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+            except ValueError:
+                log.info("malformed chunk size %r: dropping the connection", line[:40])
+                return
+            if not line or size == 0:
+                self.rfile.readline(1024)  # the blank line after the last chunk
+                return
+            self._drain(size + 2)
+            budget -= size
 
     # ----- device endpoints -------------------------------------------------------------
     def _api(self, method: str, path: str, raw: bytes) -> None:
