@@ -124,7 +124,7 @@ class SeaweedServer:
         return [weed_binary(), "server", *https,
             f"-dir={storage}", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}",
             f"-master.port={p['master']}", f"-master.port.grpc={p['master_grpc']}",
-            "-master.telemetry=false", "-master.volumeSizeLimitMB=1024",
+            "-master.telemetry=false", "-master.volumeSizeLimitMB=1024", "-master.peers=none",
             f"-volume.port={p['volume']}", f"-volume.port.grpc={p['volume_grpc']}",
             "-volume.max=0", "-volume.preStopSeconds=0",
             "-filer", f"-filer.port={p['filer']}", f"-filer.port.grpc={p['filer_grpc']}",
