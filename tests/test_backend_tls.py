@@ -44,8 +44,5 @@ def test_s3_put_refused_without_the_ca(tls_backend):
 
 def test_plain_http_to_the_tls_port_gets_no_api_reply(tls_backend):
     plain = tls_backend.base_url.replace("https://", "http://")
-    try:
-        reply = requests.post(plain + "/devices/me/heartbeat", json={}, timeout=5)
-    except requests.ConnectionError:
-        return
-    assert reply.status_code >= 400
+    with pytest.raises(requests.ConnectionError):
+        requests.post(plain + "/devices/me/heartbeat", json={}, timeout=5)

@@ -237,6 +237,9 @@ class ApiHandler(BaseHTTPRequestHandler):
                 return _run_admin(ctx, name, path_id, body, query)
             except ApiError as exc:
                 return exc.reply()
+            except Exception:  # noqa: BLE001 - a bug must answer 500, not kill the thread
+                log.exception("admin %s failed", name)
+                return error_reply(500, "internal error in the bench backend")
 
     # ----- output -----------------------------------------------------------------------
     def _send(self, reply: Reply, verdict: Verdict | None = None) -> None:

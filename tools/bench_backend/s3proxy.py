@@ -113,7 +113,7 @@ def _parse(head: bytes) -> _Request:
     try:
         method, target, _version = lines[0].decode("latin-1").split(" ", 2)
     except ValueError as exc:
-        raise ProxyError(f"bad request line {lines[0][:80]!r}") from exc
+        raise ProxyError("malformed HTTP request line") from exc  # (it may hold a signature)
     headers = []
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
