@@ -167,6 +167,9 @@ class Modem:
             self._wake.set()
         elif upper == "RDY":
             self._modem_restarted("RDY")
+        elif "POWER DOWN" in upper or upper == "POWERED DOWN":
+            self._regs.clear()
+            self._set(registration="unknown", data_session="down", data_address=None)
         elif upper.startswith("+CPIN:"):
             self._set(sim=parsers.parse_cpin(line))
 
