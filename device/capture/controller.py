@@ -138,6 +138,7 @@ class CaptureController:
         if self._session and self._session is not self._collected:
             for key, value in _session_counters(self._session).items():
                 out[key] += value
+        out["dropped_frames"] = -(-out["silence_filled"] // max(1, self.plan.rate // 50))
         out["drift_ppm"] = round(self._session.timeline.drift_ppm, 1) if self._session else 0.0
         out["held_media"] = sum(len(s.sink.pending) for s in self._held)
         return out
