@@ -30,7 +30,7 @@ ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 def config(
     codec: str = "opus",
-    speed: float = 40.0,
+    speed: float = 20.0,
     rate: int = 16000,
     segment: float = 1.0,
     camera: str = "none",
@@ -45,6 +45,7 @@ def config(
             codec=codec,
             sample_rate_hz=rate,
             segment_seconds=segment,
+            buffer_seconds=120.0,  # slack for a loaded test machine at sim speed
         ),
         camera=CameraConfig(backend=camera, interval_seconds=interval, width=160, height=96),
         capture=CaptureConfig(time_policy=policy),
