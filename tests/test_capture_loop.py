@@ -45,7 +45,9 @@ def config(
             codec=codec,
             sample_rate_hz=rate,
             segment_seconds=segment,
-            buffer_seconds=120.0,  # slack for a loaded test machine at sim speed
+            # The sim source runs `speed` times faster than real time: size the ring in audio
+            # seconds so it still holds several wall-clock seconds of scheduling jitter.
+            buffer_seconds=min(600.0, 6.0 * speed),
         ),
         camera=CameraConfig(backend=camera, interval_seconds=interval, width=160, height=96),
         capture=CaptureConfig(time_policy=policy),
