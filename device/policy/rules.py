@@ -16,8 +16,8 @@ from device.policy.window import OffPeakWindow, parse_hhmm, seconds_to_midnight
 
 MIB = 1024 * 1024
 # A started file is never cut for the budget (that would waste what it spent), so admission
-# counts the file with its protocol overhead (measured on loopback: see README).
-OVERHEAD_PERCENT = 5
+# counts the file with its protocol overhead (measured 8% on a veth, per packet; see README).
+OVERHEAD_PERCENT = 10
 OVERHEAD_FIXED_BYTES = 64 * 1024
 # Link kinds in the order each mode tries them; ethernet is unmetered like WiFi.
 MODE_ORDER: dict[str, tuple[str, ...]] = {
@@ -90,9 +90,9 @@ class UploadPolicy:
         order = MODE_ORDER[self.mode]
         if not order:
             return GateDecision(False, f"mode {self.mode}: no direct upload")
-        reasons, retry = [], None
+        refusals: list[tuple[str, float | None]] = []
         for kind in order:
-            reason = self._link_reason(c, kind)
+            reason, retry = self._link_reason(c, kind), None
             if not reason and kind == "cellular":
                 reason = self._budget_reason(c, size_bytes)
                 retry = seconds_to_midnight(c.now, self.zone) if reason else None
@@ -100,9 +100,13 @@ class UploadPolicy:
                 link = c.link(kind)
                 assert link is not None
                 return GateDecision(True, "", source_address=link.source_address, link=link.name)
-            reasons.append(reason)
-        only_budget = retry is not None and len(reasons) == 1
-        return GateDecision(False, "; ".join(reasons), retry_after_s=retry if only_budget else None)
+            if c.link(kind) is not None:
+                refusals.append((reason, retry))  # an absent link is not news unless all are
+        if not refusals:
+            refusals = [(self._link_reason(c, order[0]), None)]
+        retries = [r for _, r in refusals]
+        retry_after = min(retries) if None not in retries else None  # type: ignore[type-var]
+        return GateDecision(False, "; ".join(r for r, _ in refusals), retry_after_s=retry_after)
 
     def _battery_reason(self, c: Conditions) -> str:
         bat = c.battery

@@ -1,0 +1,117 @@
+"""The policy on real links: the budget counted from a real interface, uploads bound to the chosen address.
+
+The cellular data interface is played by the host end of a real veth pair into a network namespace
+(a cell tower cannot run here): its kernel byte counters are real and count every byte of a real HTTP
+PUT, TCP handshake, headers, ACKs and FIN included. The modem's registration is injected as a value.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from device.config import UploadConfig
+from device.policy import CellularBudget, CellularState, Interfaces, PolicyGate, UploadPolicy
+from device.policy.budget import connect
+from device.policy.rules import MIB
+from hal.net.sim import SimNet
+from hal.net.sysfs import SysfsNet
+from tests.fixtures.policy_net import REPO
+from tests.policy_transfer import Refused, gated_put
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def cellular_gate(tmp_path, veth, **upload: object) -> tuple[PolicyGate, Clock]:
+    policy = UploadPolicy.from_config(UploadConfig(mode="4g_only", **upload))  # type: ignore[arg-type]
+    net = SysfsNet(kinds={veth.host_if: "cellular"})
+    budget = CellularBudget(connect(tmp_path / "policy.db"), policy.zone)
+    clock = Clock()
+    home = CellularState("home", True)
+    gate = PolicyGate(
+        policy, net, Interfaces(cellular=veth.host_if), budget, None, lambda: home, clock
+    )
+    return gate, clock
+
+
+def test_budget_counts_protocol_overhead_from_the_interface(tmp_path, veth, veth_sink) -> None:
+    gate, _ = cellular_gate(tmp_path, veth, daily_cellular_mb=100)
+    net = SysfsNet()
+    size = 2 * MIB
+    start = gate.sample()
+    wire0 = sum(net.counters(veth.host_if))
+    reply = gated_put(gate, veth_sink.host, veth_sink.port, size)
+    counted_during = gate.budget.used(gate.clock()) - start  # as of the last between_chunks
+    wire = sum(net.counters(veth.host_if)) - wire0
+    counted = gate.sample() - start
+    assert reply == {"received": size, "client": veth.host_addr}  # bound to the veth's address
+    assert wire > size  # headers, TCP/IP, ACKs: the payload alone would under-count
+    assert 0 <= counted - wire <= 1500  # the same counters; at most a trailing FIN/ACK later
+    assert 0 < wire - counted_during  # the reply and the last chunk came after the last gate call
+    print(
+        f"\n[budget accounting] payload {size} B, interface {wire} B "
+        f"(overhead {100 * (wire - size) / size:.2f}%), counted {counted} B, "
+        f"error after final sample {counted - wire} B, "
+        f"lag at last chunk {wire - counted_during} B ({100 * (wire - counted_during) / wire:.2f}%)"
+    )
+
+
+def test_budget_stops_the_file_that_would_exceed_and_resumes_after_midnight(
+    tmp_path, veth, veth_sink
+) -> None:
+    gate, clock = cellular_gate(tmp_path, veth, daily_cellular_mb=3)
+    gate.sample()
+    done = 0
+    with pytest.raises(Refused) as refused:
+        for _ in range(5):
+            gated_put(gate, veth_sink.host, veth_sink.port, MIB)
+            done += 1
+    assert done == 2 and refused.value.bytes_sent == 0  # refused before a byte was sent
+    assert refused.value.decision.reason.startswith("daily cellular budget:")
+    used = gate.sample()
+    assert 2 * MIB < used <= 3 * MIB
+    clock.now += timedelta(seconds=refused.value.decision.retry_after_s or 0)
+    assert gated_put(gate, veth_sink.host, veth_sink.port, MIB)["received"] == MIB
+    assert gate.sample() > MIB  # the new day counts only today's file
+
+
+@pytest.fixture(scope="module")
+def loopback_sink() -> Iterator[int]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.policy_sink", "127.0.0.1"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        yield int(proc.stdout.readline())
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=5)
+
+
+def test_uploads_bind_to_the_chosen_links_address(tmp_path, loopback_sink) -> None:
+    """Two simulated links on loopback: 'cellular' 127.0.0.1, 'wifi' 127.0.0.2; the server sees which."""
+    net = SimNet(tmp_path / "links.json")
+    net.update("wwan0", kind="cellular", addresses=["127.0.0.1"])
+    policy = UploadPolicy.from_config(UploadConfig(mode="wifi_preferred"))
+    budget = CellularBudget(connect(tmp_path / "policy.db"), policy.zone)
+    home = CellularState("home", True)
+    gate = PolicyGate(policy, net, Interfaces("wlan0", "", "wwan0"), budget, None, lambda: home)
+    assert gated_put(gate, "127.0.0.1", loopback_sink, 1000)["client"] == "127.0.0.1"
+    net.update("wlan0", kind="wifi", addresses=["127.0.0.2"], ssid="office")
+    assert gated_put(gate, "127.0.0.1", loopback_sink, 1000)["client"] == "127.0.0.2"
