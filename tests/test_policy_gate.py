@@ -71,7 +71,7 @@ def spend(rig: Rig, nbytes: int) -> None:
 def test_budget_stops_before_the_file_that_would_exceed_and_resumes_after_midnight(
     tmp_path,
 ) -> None:
-    rig = make_rig(tmp_path, daily_cellular_mb=10, timezone="Europe/Berlin")
+    rig = make_rig(tmp_path, mode="4g_only", daily_cellular_mb=10, timezone="Europe/Berlin")
     assert rig.gate.before_file(4 * MIB).allowed  # first sight: baseline only
     spend(rig, 4 * MIB + 30_000)
     assert rig.gate.before_file(4 * MIB).allowed  # 4.03 used, 4 + overhead fits in 5.97

@@ -105,7 +105,9 @@ def test_budget_refuses_a_file_that_does_not_fit() -> None:
     assert not p.decide_file(cond(cellular_used_bytes=4 * MIB), fits + 1024).allowed
     d = p.decide_file(cond(cellular_used_bytes=4 * MIB), left)
     assert not d.allowed and d.reason.startswith("daily cellular budget: 6.0 MB left")
-    assert d.retry_after_s == 12 * 3600  # next UTC midnight
+    assert d.retry_after_s == 12 * 3600  # next UTC midnight: only time can help in 4g_only
+    d = policy(daily_cellular_mb=10).decide_file(cond(wifi=None, cellular_used_bytes=4 * MIB), left)
+    assert not d.allowed and d.retry_after_s is None  # WiFi may appear any moment: ask again soon
     # WiFi is not metered: the same file goes over WiFi in auto mode
     assert (
         policy(daily_cellular_mb=10).decide_file(cond(cellular_used_bytes=10 * MIB), left).link

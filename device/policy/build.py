@@ -55,7 +55,8 @@ def build_gate(
     net, power = open_net(config), open_power(config)
     os.makedirs(config.spool.dir, exist_ok=True)
     budget = CellularBudget(connect(policy_db_path(config)), policy.zone)
-    return PolicyGate(policy, net, interfaces(config, net), budget, power, cellular, clock)
+    roles = interfaces(config, net)
+    return PolicyGate(policy, net, roles, budget, power, cellular, clock, config.spool.dir)
 
 
 def _first_of_kind(net: hal.net.NetBackend, kind: str) -> str:

@@ -53,8 +53,10 @@ class PolicyGate:
         power: PowerBackend | None = None,
         cellular: Callable[[], CellularState | None] = lambda: None,
         clock: Clock = utc_now,
+        storage_dir: str | None = None,
     ) -> None:
         self.policy = policy
+        self.storage_dir = storage_dir
         self.net = net
         self.interfaces = interfaces
         self.budget = budget
@@ -64,6 +66,20 @@ class PolicyGate:
         self._lock = threading.Lock()
         self._current_kind: str | None = None
         self._last: GateDecision | None = None
+        self._changed = threading.Condition()
+        self._generation = 0
+
+    def notify_change(self) -> None:
+        """An input changed (a modem event, a link event): wake whoever waits in `wait_change`."""
+        with self._changed:
+            self._generation += 1
+            self._changed.notify_all()
+
+    def wait_change(self, timeout: float) -> bool:
+        """Sleep until an input changes or `timeout` passes (a paused uploader's nap); True if woken."""
+        with self._changed:
+            start = self._generation
+            return self._changed.wait_for(lambda: self._generation != start, timeout)
 
     def before_file(self, size_bytes: int) -> GateDecision:
         c = self.conditions()

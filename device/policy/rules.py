@@ -95,7 +95,10 @@ class UploadPolicy:
             reason, retry = self._link_reason(c, kind), None
             if not reason and kind == "cellular":
                 reason = self._budget_reason(c, size_bytes)
-                retry = seconds_to_midnight(c.now, self.zone) if reason else None
+                # only time can help when no other link may appear; else ask again soon
+                retry = (
+                    seconds_to_midnight(c.now, self.zone) if reason and len(order) == 1 else None
+                )
             if not reason:
                 link = c.link(kind)
                 assert link is not None
