@@ -58,7 +58,7 @@ def test_mode_picks_link(mode: str, conditions: Conditions, link: str) -> None:
 @pytest.mark.parametrize(
     "mode, conditions, reason",
     [
-        ("wifi_only", cond(wifi=None), "no wifi link"),
+        ("wifi_only", cond(wifi=None), "no wifi or ethernet link"),
         ("4g_only", cond(cellular_link=None), "no cellular link"),
         ("4g_only", cond(cellular=CellularState("roaming", True)), "cellular roaming not allowed"),
         (

@@ -7,6 +7,7 @@ status` (another process) can show why uploads are paused.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 import threading
@@ -109,6 +110,7 @@ class PolicyGate:
             cellular=self.cellular() if self.interfaces.cellular else None,
             battery=self._battery(),
             cellular_used_bytes=used,
+            roles=frozenset(k for k, name in dataclasses.asdict(self.interfaces).items() if name),
         )
 
     def sample(self) -> int:

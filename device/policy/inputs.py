@@ -37,6 +37,7 @@ class Conditions:
     cellular: CellularState | None = None  # None: no modem to ask (link state alone decides)
     battery: BatteryState | None = None  # None: no battery (mains powered)
     cellular_used_bytes: int = 0  # counted today (local day) on the cellular interface
+    roles: frozenset[str] = frozenset(("wifi", "ethernet", "cellular"))  # kinds configured here
 
     def link(self, kind: str) -> LinkState | None:
         return {"wifi": self.wifi, "ethernet": self.ethernet, "cellular": self.cellular_link}[kind]

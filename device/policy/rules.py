@@ -105,8 +105,9 @@ class UploadPolicy:
                 return GateDecision(True, "", source_address=link.source_address, link=link.name)
             if c.link(kind) is not None:
                 refusals.append((reason, retry))  # an absent link is not news unless all are
-        if not refusals:
-            refusals = [(self._link_reason(c, order[0]), None)]
+        if not refusals:  # nothing present: name the configured roles that are missing
+            missing = [k for k in order if k in c.roles] or list(order)
+            refusals = [(f"no {' or '.join(missing)} link", None)]
         retries = [r for _, r in refusals]
         retry_after = min(retries) if None not in retries else None  # type: ignore[type-var]
         return GateDecision(False, "; ".join(r for r, _ in refusals), retry_after_s=retry_after)
