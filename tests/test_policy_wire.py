@@ -7,11 +7,6 @@ PUT, TCP handshake, headers, ACKs and FIN included. The modem's registration is 
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,8 +17,7 @@ from device.policy.budget import connect
 from device.policy.rules import MIB
 from hal.net.sim import SimNet
 from hal.net.sysfs import SysfsNet
-from tests.fixtures.policy_net import REPO
-from tests.policy_transfer import Refused, gated_put
+from tools.netlab import Refused, gated_put
 
 
 class Clock:
@@ -87,23 +81,6 @@ def test_budget_stops_the_file_that_would_exceed_and_resumes_after_midnight(
     assert gate.sample() > MIB  # the new day counts only today's file
 
 
-@pytest.fixture(scope="module")
-def loopback_sink() -> Iterator[int]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.policy_sink", "127.0.0.1"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        assert proc.stdout is not None
-        yield int(proc.stdout.readline())
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=5)
-
-
 def test_uploads_bind_to_the_chosen_links_address(tmp_path, loopback_sink) -> None:
     """Two simulated links on loopback: 'cellular' 127.0.0.1, 'wifi' 127.0.0.2; the server sees which."""
     net = SimNet(tmp_path / "links.json")
@@ -112,6 +89,6 @@ def test_uploads_bind_to_the_chosen_links_address(tmp_path, loopback_sink) -> No
     budget = CellularBudget(connect(tmp_path / "policy.db"), policy.zone)
     home = CellularState("home", True)
     gate = PolicyGate(policy, net, Interfaces("wlan0", "", "wwan0"), budget, None, lambda: home)
-    assert gated_put(gate, "127.0.0.1", loopback_sink, 1000)["client"] == "127.0.0.1"
+    assert gated_put(gate, "127.0.0.1", loopback_sink.port, 1000)["client"] == "127.0.0.1"
     net.update("wlan0", kind="wifi", addresses=["127.0.0.2"], ssid="office")
-    assert gated_put(gate, "127.0.0.1", loopback_sink, 1000)["client"] == "127.0.0.2"
+    assert gated_put(gate, "127.0.0.1", loopback_sink.port, 1000)["client"] == "127.0.0.2"

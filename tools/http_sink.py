@@ -1,6 +1,6 @@
-"""A tiny HTTP sink for the link tests: answers every PUT/POST with 200 and the bytes it read.
+"""A tiny HTTP sink for the link tests and benchmarks: answers every PUT/POST with 200 and the bytes it read.
 
-Run inside a network namespace (`ip netns exec NS python -m tests.policy_sink HOST`); prints its port
+Run inside a network namespace (`ip netns exec NS python -m tools.http_sink HOST`); prints its port
 on the first line and serves until killed.
 """
 
