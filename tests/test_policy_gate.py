@@ -162,3 +162,18 @@ def test_budget_day_is_the_local_day(tmp_path, zone: str) -> None:
     )
     assert budget.used(local_midnight - timedelta(microseconds=1)) == 500
     assert budget.used(local_midnight) == 0
+
+
+def test_lost_token_closes_the_gate_until_the_device_is_provisioned_again(tmp_path) -> None:
+    from device.tokens import TOKEN_LOST, TokenState, TokenStateFile, file_id
+    from device.vault import FileKeyProvider, Vault
+
+    vault = Vault(tmp_path / "token.sealed", FileKeyProvider(tmp_path / "vault.key"))
+    vault.seal("dtok_old")
+    states = TokenStateFile(vault.path)
+    states.save(TokenState("lost", "all refused", None, file_id(vault.path)))
+    rig = make_rig(tmp_path, mode="4g_only")
+    rig.gate.blocked = states.problem
+    assert rig.gate.before_file(10).reason == TOKEN_LOST
+    vault.seal("dtok_new")
+    assert rig.gate.before_file(10).allowed

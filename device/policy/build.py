@@ -13,6 +13,7 @@ from device.policy.budget import CellularBudget, connect
 from device.policy.gate import Clock, Interfaces, PolicyGate, utc_now
 from device.policy.inputs import CellularState
 from device.policy.rules import UploadPolicy
+from device.tokens import TokenStateFile
 from hal.errors import HalError
 
 DB_NAME = "policy.db"
@@ -56,7 +57,10 @@ def build_gate(
     os.makedirs(config.spool.dir, exist_ok=True)
     budget = CellularBudget(connect(policy_db_path(config)), policy.zone)
     roles = interfaces(config, net)
-    return PolicyGate(policy, net, roles, budget, power, cellular, clock, config.spool.dir)
+    token_problem = TokenStateFile(config.api.token_file).problem
+    return PolicyGate(
+        policy, net, roles, budget, power, cellular, clock, config.spool.dir, token_problem
+    )
 
 
 def _first_of_kind(net: hal.net.NetBackend, kind: str) -> str:

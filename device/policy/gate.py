@@ -55,7 +55,9 @@ class PolicyGate:
         cellular: Callable[[], CellularState | None] = lambda: None,
         clock: Clock = utc_now,
         storage_dir: str | None = None,
+        blocked: Callable[[], str] = lambda: "",
     ) -> None:
+        self.blocked = blocked  # a reason no link can fix, e.g. `token lost: rebind needed`
         self.policy = policy
         self.storage_dir = storage_dir
         self.net = net
@@ -84,7 +86,10 @@ class PolicyGate:
 
     def before_file(self, size_bytes: int) -> GateDecision:
         c = self.conditions()
-        decision = self.policy.decide_file(c, size_bytes)
+        blocked = self.blocked()
+        decision = (
+            GateDecision(False, blocked) if blocked else self.policy.decide_file(c, size_bytes)
+        )
         with self._lock:
             self._current_kind = _kind_of(c, decision.link) if decision.allowed else None
         return self._record(c.now, decision)
