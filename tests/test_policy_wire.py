@@ -11,13 +11,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from device.api import ApiClient
+from device.api_errors import MalformedReply
 from device.config import UploadConfig
 from device.policy import CellularBudget, CellularState, Interfaces, PolicyGate, UploadPolicy
 from device.policy.budget import connect
 from device.policy.rules import MIB
 from hal.net.sim import SimNet
 from hal.net.sysfs import SysfsNet
-from tools.netlab import Refused, gated_put
+from tools.netlab import Refused, gated_put, sink_last
 
 
 class Clock:
@@ -46,11 +48,15 @@ def test_budget_counts_protocol_overhead_from_the_interface(tmp_path, veth, veth
     size = 2 * MIB
     start = gate.sample()
     wire0 = sum(net.counters(veth.host_if))
-    reply = gated_put(gate, veth_sink.host, veth_sink.port, size)
+    gated_put(gate, veth_sink.host, veth_sink.port, size)
     counted_during = gate.budget.used(gate.clock()) - start  # as of the last between_chunks
     wire = sum(net.counters(veth.host_if)) - wire0
     counted = gate.sample() - start
-    assert reply == {"received": size, "client": veth.host_addr}  # bound to the veth's address
+    seen = sink_last(veth_sink)
+    assert (seen["received"], seen["client"]) == (
+        size,
+        veth.host_addr,
+    )  # bound to the veth's address
     assert wire > size  # headers, TCP/IP, ACKs: the payload alone would under-count
     assert 0 <= counted - wire <= 1500  # the same counters; at most a trailing FIN/ACK later
     assert 0 < wire - counted_during  # the reply and the last chunk came after the last gate call
@@ -77,7 +83,7 @@ def test_budget_stops_the_file_that_would_exceed_and_resumes_after_midnight(
     used = gate.sample()
     assert 2 * MIB < used <= 3 * MIB
     clock.now += timedelta(seconds=refused.value.decision.retry_after_s or 0)
-    assert gated_put(gate, veth_sink.host, veth_sink.port, MIB)["received"] == MIB
+    gated_put(gate, veth_sink.host, veth_sink.port, MIB)
     assert gate.sample() > MIB  # the new day counts only today's file
 
 
@@ -89,6 +95,24 @@ def test_uploads_bind_to_the_chosen_links_address(tmp_path, loopback_sink) -> No
     budget = CellularBudget(connect(tmp_path / "policy.db"), policy.zone)
     home = CellularState("home", True)
     gate = PolicyGate(policy, net, Interfaces("wlan0", "", "wwan0"), budget, None, lambda: home)
-    assert gated_put(gate, "127.0.0.1", loopback_sink.port, 1000)["client"] == "127.0.0.1"
+    gated_put(gate, "127.0.0.1", loopback_sink.port, 1000)
+    assert sink_last(loopback_sink)["client"] == "127.0.0.1"
     net.update("wlan0", kind="wifi", addresses=["127.0.0.2"], ssid="office")
-    assert gated_put(gate, "127.0.0.1", loopback_sink.port, 1000)["client"] == "127.0.0.2"
+    gated_put(gate, "127.0.0.1", loopback_sink.port, 1000)
+    assert sink_last(loopback_sink)["client"] == "127.0.0.2"
+
+
+@pytest.mark.parametrize("source", ["127.0.0.1", "127.0.0.2"])
+def test_api_client_binds_to_the_source_address(loopback_sink, source: str) -> None:
+    """The upload path's API client honours GateDecision.source_address (real sockets on lo)."""
+    base = f"http://127.0.0.1:{loopback_sink.port}/v1"
+    with ApiClient(base, "dtok_test", source_address=source) as client:
+        try:
+            client.heartbeat({})
+        except MalformedReply:
+            pass  # the sink is not the API; what matters is where the request came from
+    assert sink_last(loopback_sink) == {
+        "received": 2,
+        "client": source,
+        "path": "/v1/devices/me/heartbeat",
+    }

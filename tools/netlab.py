@@ -12,12 +12,15 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from device import transfer
+from device.api_errors import TransferAborted
 from device.gate import GateDecision, UploadGate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -116,25 +119,35 @@ class Refused(Exception):
 def gated_put(
     gate: UploadGate, host: str, port: int, size: int, chunk: int = 64 * 1024
 ) -> dict[str, Any]:
-    """PUT `size` bytes to http://host:port/ over the link the gate picks; raise Refused when it says no."""
+    """PUT `size` bytes to http://host:port/ with the device's own transfer (device.transfer.put_file),
+    over the link the gate picks, asking it between chunks; raise Refused when it says no.
+    `sink_last` then tells what the sink saw."""
     decision = gate.before_file(size)
     if not decision.allowed:
         raise Refused(decision, 0)
-    source = (decision.source_address, 0) if decision.source_address else None
-    conn = http.client.HTTPConnection(host, port, timeout=10, source_address=source)
+    with tempfile.NamedTemporaryFile(prefix="gated-put-") as fh:
+        fh.write(b"\x5a" * size)
+        fh.flush()
+        try:
+            result = transfer.put_file(
+                f"http://{host}:{port}/upload",
+                {"Content-Type": "application/octet-stream"},
+                fh.name,
+                chunk_size=chunk,
+                should_continue=gate.between_chunks,
+                source_address=decision.source_address,
+            )
+        except TransferAborted as exc:
+            refused = GateDecision(False, exc.reason, retry_after_s=exc.retry_after_s)
+            raise Refused(refused, exc.bytes_sent) from exc
+    return result
+
+
+def sink_last(sink: Sink) -> dict[str, Any]:
+    """What the sink saw last: {"received": bytes, "client": source address, "path": ...}."""
+    conn = http.client.HTTPConnection(sink.host, sink.port, timeout=10)
     try:
-        conn.putrequest("PUT", "/upload")
-        conn.putheader("Content-Length", str(size))
-        conn.endheaders()
-        sent = 0
-        while sent < size:
-            n = min(chunk, size - sent)
-            conn.send(b"\x5a" * n)
-            sent += n
-            step = gate.between_chunks(sent, size)
-            if not step.allowed:
-                raise Refused(step, sent)
-        resp = conn.getresponse()
-        return json.loads(resp.read())
+        conn.request("GET", "/last")
+        return json.loads(conn.getresponse().read())
     finally:
         conn.close()
