@@ -177,3 +177,23 @@ def test_lost_token_closes_the_gate_until_the_device_is_provisioned_again(tmp_pa
     assert rig.gate.before_file(10).reason == TOKEN_LOST
     vault.seal("dtok_new")
     assert rig.gate.before_file(10).allowed
+
+
+def test_heartbeat_fields_from_battery_storage_and_links(tmp_path) -> None:
+    from device.contract import STATUS_FLAGS
+    from device.policy.report import heartbeat_fields
+
+    rig = make_rig(tmp_path, pause_below_battery_percent=20)
+    rig.gate.storage_dir = str(tmp_path)
+    rig.power.set_battery(capacity_percent=12, status="charging")
+    rig.cell.state = CellularState("roaming", True, -101)
+    fields = heartbeat_fields(rig.gate)
+    assert fields["battery_percent"] == 12 and fields["signal_strength_dbm"] == -101
+    assert fields["status_flags"] == (
+        STATUS_FLAGS["charging"] | STATUS_FLAGS["low_battery"] | STATUS_FLAGS["lte_connected"]
+    )
+    assert fields["connection_type"] == ["4g"] and fields["storage_total_mb"] > 0
+    rig.net.update("wlan0", kind="wifi", addresses=["127.0.0.2"])
+    rig.cell.state = CellularState("searching", False)
+    fields = heartbeat_fields(rig.gate)
+    assert fields["connection_type"] == ["wifi"] and "signal_strength_dbm" not in fields

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from device.contract import STATUS_FLAGS
 from device.policy.gate import PolicyGate
+from device.policy.rules import MIB
 from hal.errors import HalError
 
 
@@ -37,3 +39,40 @@ def _storage(gate: PolicyGate) -> dict[str, Any] | None:
     except HalError as exc:
         return {"error": str(exc)}
     return {**dataclasses.asdict(st), "used_bytes": st.used_bytes}
+
+
+def heartbeat_fields(gate: PolicyGate) -> dict[str, Any]:
+    """The heartbeat body fields this part knows (contract section 5): battery, storage, links.
+
+    `status_flags` carries the charging, low-battery, WiFi and LTE bits; the agent ORs in the rest.
+    """
+    c = gate.conditions()
+    out: dict[str, Any] = {"status_flags": 0, "connection_type": []}
+    bat = c.battery
+    if bat is not None and bat.present and bat.capacity_percent is not None:
+        out["battery_percent"] = bat.capacity_percent
+        if bat.charging:
+            out["status_flags"] |= STATUS_FLAGS["charging"]
+        if bat.capacity_percent < gate.policy.pause_below_battery_percent:
+            out["status_flags"] |= STATUS_FLAGS["low_battery"]
+    storage = _storage(gate)
+    if storage and "error" not in storage:
+        out["storage_used_mb"] = storage["used_bytes"] // MIB
+        out["storage_total_mb"] = storage["total_bytes"] // MIB
+    if any(link is not None and link.usable for link in (c.wifi, c.ethernet)):
+        out["status_flags"] |= STATUS_FLAGS["wifi_connected"]
+        out["connection_type"].append("wifi")
+    if (
+        c.cellular_link is not None
+        and c.cellular_link.usable
+        and gate.policy.cellular_reason(c)
+        in (
+            "",
+            "cellular roaming not allowed",
+        )
+    ):
+        out["status_flags"] |= STATUS_FLAGS["lte_connected"]
+        out["connection_type"].append("4g")
+    if c.cellular is not None and c.cellular.signal_dbm is not None:
+        out["signal_strength_dbm"] = max(-150, min(0, c.cellular.signal_dbm))
+    return out

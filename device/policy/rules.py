@@ -128,9 +128,9 @@ class UploadPolicy:
             return f"{kind} down ({link.name})"
         if not link.addresses:
             return f"{kind} has no address ({link.name})"
-        return self._cellular_reason(c) if kind == "cellular" else ""
+        return self.cellular_reason(c) if kind == "cellular" else ""
 
-    def _cellular_reason(self, c: Conditions) -> str:
+    def cellular_reason(self, c: Conditions) -> str:
         cell = c.cellular
         if cell is None:
             return ""
