@@ -62,15 +62,9 @@ def heartbeat_fields(gate: PolicyGate) -> dict[str, Any]:
     if any(link is not None and link.usable for link in (c.wifi, c.ethernet)):
         out["status_flags"] |= STATUS_FLAGS["wifi_connected"]
         out["connection_type"].append("wifi")
-    if (
-        c.cellular_link is not None
-        and c.cellular_link.usable
-        and gate.policy.cellular_reason(c)
-        in (
-            "",
-            "cellular roaming not allowed",
-        )
-    ):
+    cell = c.cellular
+    registered = cell is None or (cell.registration in ("home", "roaming") and cell.data_up)
+    if c.cellular_link is not None and c.cellular_link.usable and registered:
         out["status_flags"] |= STATUS_FLAGS["lte_connected"]
         out["connection_type"].append("4g")
     if c.cellular is not None and c.cellular.signal_dbm is not None:
