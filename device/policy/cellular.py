@@ -1,7 +1,7 @@
 """The policy's cellular input from the modem driver (hal/modem): registration and data session.
 
-Duck-typed on the driver's surface (`current() -> ModemStatus`, `subscribe(callback) -> unsubscribe`,
-events carrying `.status`), so the policy does not need the driver to import.
+Duck-typed on the driver's surface (`current` -> ModemStatus, a property; `subscribe(callback) ->
+unsubscribe`; events carrying `.status`), so the policy does not need the driver to import.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class ModemLike(Protocol):
+    @property
     def current(self) -> Any: ...
 
     def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]: ...
@@ -41,7 +42,7 @@ class ModemCellular:
     def __init__(self, modem: ModemLike, on_change: Callable[[], None] | None = None) -> None:
         self._lock = threading.Lock()
         self._on_change = on_change
-        self._state = cellular_state(modem.current())
+        self._state = cellular_state(modem.current)
         self._unsubscribe = modem.subscribe(self._on_event)
 
     def __call__(self) -> CellularState:
