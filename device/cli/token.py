@@ -14,6 +14,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="token_verb", required=True)
     refresh = sub.add_parser("refresh", help="get a new token from the API and seal it")
     refresh.set_defaults(handler=_refresh)
+    check = sub.add_parser("check", help="find which sealed token works (old, then new); keep it")
+    check.set_defaults(handler=_check)
     status = sub.add_parser("status", help="ok or lost, and when the token was last refreshed")
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=_status)
@@ -30,6 +32,18 @@ def _refresh(args: argparse.Namespace) -> int:
         print(f"recorder: token: {exc}")
         return 1
     print(f"token {outcome}; sealed in {rotator.vault.path}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Exit 0 when a token works (sealed alone), 1 when it cannot be told now, 2 when lost."""
+    rotator = tokens.rotator_from_config(load_config(args))
+    try:
+        which = rotator.settle()
+    except tokens.RefreshFailed as exc:
+        print(f"recorder: token: {exc}")
+        return 1
+    print(f"token ok (the {which} one)")
     return 0
 
 
