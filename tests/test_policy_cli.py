@@ -7,6 +7,7 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+from device.cli import main
 from device.policy.cellular import cellular_state
 from hal.net.sim import SimNet
 from hal.power.sim import SimPower
@@ -21,7 +22,7 @@ def run_status(config, *extra: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_policy_status_reports_links_battery_and_decision(tmp_path, config_file) -> None:
+def test_policy_status_reports_links_battery_and_decision(tmp_path, config_file, capsys) -> None:
     SimNet(tmp_path / "links.json").update(
         "wlan0", kind="wifi", addresses=["127.0.0.2"], ssid="lab"
     )
@@ -41,11 +42,12 @@ def test_policy_status_reports_links_battery_and_decision(tmp_path, config_file)
     assert report["now"]["reason"] == "battery low (9% < 10%, not charging)"
     assert report["storage"]["total_bytes"] > 0
     SimPower(tmp_path / "power.json").set_battery(status="charging")
-    text = run_status(config).stdout
+    assert main(["--config", str(config), "policy", "status"]) == 0  # in-process: faster
+    text = capsys.readouterr().out
     assert "mode wifi_only: uploads allowed over wlan0" in text and "battery: 9% charging" in text
 
 
-def test_policy_status_names_a_broken_sim_file(tmp_path, config_file) -> None:
+def test_policy_status_names_a_broken_sim_file(tmp_path, config_file, capsys, caplog) -> None:
     (tmp_path / "links.json").write_text("{not json")
     config = config_file(
         {
