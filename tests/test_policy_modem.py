@@ -18,7 +18,7 @@ from device.config import UploadConfig
 from device.gate import GateDecision
 from device.policy import CellularBudget, Interfaces, PolicyGate, UploadPolicy
 from device.policy.budget import connect
-from device.policy.cellular import ModemCellular
+from device.policy.cellular import attach_modem
 from hal.modem import Modem
 from hal.net.sim import SimNet
 from tests.fixtures.modem import fast_settings
@@ -50,8 +50,7 @@ def policy_on_modem(tmp_path, fake, allow_roaming: bool = False) -> Iterator[Rig
     cellular = None
     try:
         gate = PolicyGate(policy, net, Interfaces("wlan0", "", "wwan0"), budget)
-        cellular = ModemCellular(modem, on_change=gate.notify_change)
-        gate.cellular = cellular
+        cellular = attach_modem(gate, modem)
         watcher.start()
         yield Rig(gate, net, modem, fake.engine.radio_t0)
     finally:

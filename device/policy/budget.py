@@ -74,7 +74,7 @@ class CellularBudget:
         self.boot_id = boot_id if boot_id is not None else read_boot_id()
         self.flush_bytes = flush_bytes
         self.flush_s = flush_s
-        self._lock = threading.Lock()
+        self._lock = self.lock = threading.RLock()  # also guards other users of `conn`
         self._baseline = self._load_baseline()
         self._day, self._used = "", 0
         self._dirty_bytes, self._flushed_at = 0, None

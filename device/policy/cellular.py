@@ -60,3 +60,11 @@ class ModemCellular:
             log.info("cellular: %s, data %s", state.registration, "up" if state.data_up else "down")
             if self._on_change is not None:
                 self._on_change()
+
+
+def attach_modem(gate: Any, modem: ModemLike) -> ModemCellular:
+    """Feed `gate` (a PolicyGate) from the modem driver; its events wake a waiting uploader.
+    Close the returned adapter before closing the modem."""
+    cellular = ModemCellular(modem, on_change=gate.notify_change)
+    gate.cellular = cellular
+    return cellular

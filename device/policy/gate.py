@@ -152,7 +152,8 @@ class PolicyGate:
                 log.info("uploads allowed over %s (%s)", decision.link, decision.source_address)
             else:
                 log.info("uploads paused: %s", decision.reason)
-            save_decision(self.budget.conn, now, decision)
+            with self.budget.lock:  # one connection, shared with the budget's writes
+                save_decision(self.budget.conn, now, decision)
         return decision
 
     def _link(self, name: str) -> LinkState | None:
