@@ -45,6 +45,9 @@ def config(
             codec=codec,
             sample_rate_hz=rate,
             segment_seconds=segment,
+            # The sim source runs `speed` times faster than real time: size the ring in audio
+            # seconds so it still holds several wall-clock seconds of scheduling jitter.
+            buffer_seconds=min(600.0, 5.0 * speed),
         ),
         camera=CameraConfig(backend=camera, interval_seconds=interval, width=160, height=96),
         capture=CaptureConfig(time_policy=policy),
