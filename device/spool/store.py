@@ -60,7 +60,11 @@ class Spool:
     def open(
         cls, directory: Path, *, max_mb: int, reserve_mb: int = 8, repair_files: bool = True
     ) -> Spool:
-        """Create the directory (0700) and database if needed, migrate, repair after a crash."""
+        """Create the directory (0700) and database if needed, migrate, repair after a crash.
+
+        The first process to open a spool owns it (an advisory lock) and repairs it; a second
+        (`recorder status` beside the daemon) or one with `repair_files=False` only reads and adds.
+        """
         directory = Path(directory)
         for sub in (
             directory,
@@ -72,9 +76,10 @@ class Spool:
         conn = connect(directory / DB_NAME)
         schema.migrate(conn, str(directory / DB_NAME))
         spool = cls(directory, conn, max_mb, reserve_mb)
-        spool.owner = files.try_lock(directory / ".lock")
+        if repair_files:
+            spool.owner = files.try_lock(directory / ".lock")
         files.keep_reserve(spool.reserve_file, spool.reserve_bytes)
-        if repair_files and spool.owner is not None:
+        if spool.owner is not None:
             spool.repair_report = repair.run(spool)
         return spool
 
