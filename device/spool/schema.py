@@ -84,6 +84,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE recordings ADD COLUMN create_body TEXT;
     CREATE INDEX media_pending ON media(seq) WHERE state IN ('captured', 'url_issued');
     """,
+    # 4: the server's reply to upload-complete (what `recorder upload` prints).
+    """
+    ALTER TABLE recordings ADD COLUMN server_reply TEXT;
+    """,
 )
 VERSION = len(MIGRATIONS)
 
