@@ -32,18 +32,22 @@ ORDER BY r.seq LIMIT 1
 """
 
 # Work that is not runnable now but will be without anyone's help: backoff, or times not yet valid.
-WAITING_SQL = """
+READY_TO_COMPLETE = """
+r.state = 'created' AND r.closed = 1 AND r.parked_reason IS NULL
+AND NOT EXISTS (SELECT 1 FROM media m WHERE m.recording_id = r.id
+                AND m.state IN ('adding', 'captured', 'url_issued'))
+"""
+# Work that is not runnable now but will be without anyone's help: backoff, or times not yet valid.
+WAITING_SQL = f"""
 SELECT
   (SELECT MIN(m.next_attempt) FROM media m JOIN recordings r ON r.id = m.recording_id
     WHERE m.state IN ('captured', 'url_issued') AND m.parked_reason IS NULL
       AND r.parked_reason IS NULL) AS media_due,
-  (SELECT MIN(r.next_attempt) FROM recordings r WHERE r.state = 'created' AND r.closed = 1
-    AND r.parked_reason IS NULL) AS recording_due,
+  (SELECT MIN(r.next_attempt) FROM recordings r WHERE {READY_TO_COMPLETE}) AS recording_due,
   (SELECT COUNT(*) FROM media m JOIN recordings r ON r.id = m.recording_id
     WHERE m.state IN ('captured', 'url_issued') AND m.parked_reason IS NULL
       AND r.parked_reason IS NULL) AS pending_media,
-  (SELECT COUNT(*) FROM recordings r WHERE r.state = 'created' AND r.closed = 1
-    AND r.parked_reason IS NULL) AS pending_completions
+  (SELECT COUNT(*) FROM recordings r WHERE {READY_TO_COMPLETE}) AS pending_completions
 """
 
 

@@ -213,11 +213,30 @@ class Spool:
     ) -> str:
         """Start a local recording (open); `started_at` may be None until the wall clock is valid."""
         _check_time("started_at", started_at)
+        return self._new_recording(started_at, None, False, name, metadata)
+
+    def _new_recording(
+        self,
+        started_at: str | None,
+        ended_at: str | None,
+        closed: bool,
+        name: str | None,
+        metadata: dict | None,
+    ) -> str:
         recording_id = new_id("lrec")
         with self.tx() as conn:
             conn.execute(
-                "INSERT INTO recordings(id, name, started_at, metadata, added_at) VALUES (?,?,?,?,?)",
-                (recording_id, name, started_at, json.dumps(metadata or {}), utc_now_iso()),
+                "INSERT INTO recordings(id, name, started_at, ended_at, closed, metadata, added_at) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (
+                    recording_id,
+                    name,
+                    started_at,
+                    ended_at,
+                    int(closed),
+                    json.dumps(metadata or {}),
+                    utc_now_iso(),
+                ),
             )
         return recording_id
 
@@ -329,18 +348,15 @@ class Spool:
         temp = self.incoming_path(_suffix(path))
         files.copy_durably(path, temp)
         crashpoints.hit("spool.enqueue.copied")
-        own = recording_id is None
         try:
-            if own:
-                recording_id = self.open_recording(started_at=captured_at, name=path.name)
+            if recording_id is None:  # closed from the start: a crash leaves nothing half-open
+                recording_id = self._new_recording(captured_at, captured_at, True, path.name, None)
             media_id = self.add_media(
                 recording_id, temp, type=type, content_type=content_type, captured_at=captured_at
             )
         except BaseException:
             files.unlink_quietly(temp)
             raise
-        if own:
-            self.close_recording(recording_id, ended_at=captured_at)
         return recording_id, media_id
 
     def space_available(self, nbytes: int) -> bool:
