@@ -53,7 +53,7 @@ from device.upload_queue import (
 log = logging.getLogger(__name__)
 
 SIGNATURE_RETRIES = 3
-MALFORMED_PER_KEY = 2
+MALFORMED_PER_KEY = 3
 
 
 @dataclass(frozen=True)
