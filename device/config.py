@@ -56,7 +56,9 @@ class ApiConfig:
     base_url: str = field(default="", metadata=_doc("API base URL, e.g. https://api.bota.dev/v1"))
     token_file: str = field(default="/var/lib/recorder/token.sealed", metadata=_doc("sealed token"))
     key_file: str = field(default="/etc/recorder/vault.key", metadata=_doc("key sealing the token"))
-    ca_bundle: str = field(default="", metadata=_doc("PEM bundle for a private CA; empty: system CAs"))
+    ca_bundle: str = field(
+        default="", metadata=_doc("PEM bundle for a private CA; empty: system CAs")
+    )
     device_id: str = field(default="me", metadata=_doc("device id for heartbeat/refresh paths"))
     connect_timeout_s: float = field(default=10.0, metadata=_rng(0.05, 300))
     read_timeout_s: float = field(default=30.0, metadata=_rng(0.05, 3600))
@@ -168,7 +170,9 @@ class AgentConfig:
     heartbeat_retry_s: float = field(default=30.0, metadata=_rng(0.05, 3600, "after a failure"))
     low_battery_percent: int = field(default=20, metadata=_rng(0, 100))
     trigger_signal: bool = field(default=True, metadata=_doc("SIGUSR1 starts/stops a recording"))
-    schedule: str = field(default="", metadata=_doc("daily starts, HH:MM[,HH:MM...] in upload.timezone"))
+    schedule: str = field(
+        default="", metadata=_doc("daily starts, HH:MM[,HH:MM...] in upload.timezone")
+    )
     schedule_duration_s: float = field(default=600.0, metadata=_rng(1, 86400))
 
 

@@ -105,11 +105,12 @@ class Supervisor:
         notifier: Notifier | None = None,
         on_event: Callable[[str, str], None] | None = None,
         tick_s: float = 0.5,
+        stop_event: threading.Event | None = None,
     ) -> None:
         self.policy = policy
         self.notifier = notifier or Notifier({})
         self.on_event = on_event or (lambda kind, text: None)
-        self.stop_event = threading.Event()
+        self.stop_event = stop_event or threading.Event()
         self.tick_s = tick_s
         self._slots = {spec.name: _Slot(spec) for spec in specs}
         self._deaths: deque[float] = deque()
@@ -225,6 +226,13 @@ class Supervisor:
     # -- introspection -------------------------------------------------------------------------
     def stalled(self) -> set[str]:
         return set(self._stalled)
+
+    def names(self) -> list[str]:
+        return list(self._slots)
+
+    def waiting_restart(self) -> set[str]:
+        """Workers that died and wait out their backoff."""
+        return {name for name, slot in self._slots.items() if slot.restart_at is not None}
 
     def deaths(self) -> dict[str, int]:
         return {name: slot.deaths for name, slot in self._slots.items()}

@@ -1,0 +1,159 @@
+"""The agent's worker loops: capture watch, upload, modem watch. Each takes a WorkerContext and
+reports progress with `ctx.beat()`, so the supervisor can tell a busy worker from a hung one."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from device.gate import GateDecision, UploadGate
+from device.recording_control import RecordingControl
+from device.supervisor import WorkerContext
+from device.triggers import Schedule, SignalTrigger
+
+log = logging.getLogger(__name__)
+
+
+class UploaderLike(Protocol):
+    def step(self) -> bool: ...  # one unit of work; False when there was nothing to do
+
+
+class LivenessGate:
+    """Wraps the upload gate: each question is progress (a beat), and shutdown stops a PUT between
+    chunks (the file is retried from the start on the next run: a presigned PUT cannot resume)."""
+
+    def __init__(self, inner: UploadGate) -> None:
+        self.inner = inner
+        self.ctx_ref: Callable[[], WorkerContext | None] = lambda: None
+        self.stop = threading.Event()
+        self.busy = False
+
+    def attach(self, ctx_ref: Callable[[], WorkerContext | None], stop: threading.Event) -> None:
+        """Called by the agent: whose liveness to report, and the shutdown event."""
+        self.ctx_ref, self.stop = ctx_ref, stop
+
+    def _beat(self) -> None:
+        ctx = self.ctx_ref()
+        if ctx is not None:
+            ctx.beat()
+
+    def before_file(self, size_bytes: int) -> GateDecision:
+        self._beat()
+        if self.stop.is_set():
+            return GateDecision(False, "agent shutting down")
+        decision = self.inner.before_file(size_bytes)
+        self.busy = decision.allowed
+        return decision
+
+    def between_chunks(self, bytes_sent: int, size_bytes: int) -> GateDecision:
+        self._beat()
+        if self.stop.is_set():
+            return GateDecision(False, "agent shutting down")
+        return self.inner.between_chunks(bytes_sent, size_bytes)
+
+
+class UploadLoop:
+    """Drives the uploader one step at a time, beating after each, idling `poll_s` when done."""
+
+    def __init__(self, uploader: UploaderLike, gate: LivenessGate, poll_s: float) -> None:
+        self.uploader, self.gate, self.poll_s = uploader, gate, poll_s
+        self.ctx: WorkerContext | None = None
+        self.steps = 0
+
+    def run(self, ctx: WorkerContext) -> None:
+        self.ctx = ctx
+        while not ctx.stopping:
+            did = self.uploader.step()
+            self.steps += bool(did)
+            ctx.beat()
+            if not did:
+                self.gate.busy = False
+                ctx.sleep(self.poll_s)
+
+
+class CaptureWatch:
+    """Watches the capture controller: beats while frames flow (or while idle), fires local
+    triggers (schedule, SIGUSR1), and calls `on_change` when the capture state changes."""
+
+    def __init__(
+        self,
+        control: RecordingControl,
+        on_change: Callable[[], None],
+        schedule: Schedule | None,
+        signal_trigger: SignalTrigger | None,
+        poll_s: float = 0.5,
+    ) -> None:
+        self.control, self.on_change = control, on_change
+        self.schedule, self.signal_trigger, self.poll_s = schedule, signal_trigger, poll_s
+        self._last_state = ""
+        self._last_progress: Mapping[str, int] = {}
+
+    def run(self, ctx: WorkerContext) -> None:
+        while not ctx.stopping:
+            self._triggers()
+            self._watch(ctx)
+            if self.control.capture.state != "recording":
+                ctx.beat()
+            self.control.stop_event_wait(self.poll_s)  # wakes early when stopping
+
+    def _triggers(self) -> None:
+        if self.signal_trigger is not None and self.signal_trigger.take():
+            self.control.toggle("signal SIGUSR1")
+        if self.schedule is not None and self.schedule.due(datetime.now(UTC)):
+            self.control.start_local("schedule")
+
+    def _watch(self, ctx: WorkerContext) -> None:
+        state = self.control.capture.state
+        progress = dict(self.control.capture.progress())
+        if state == "recording" and progress != self._last_progress:
+            ctx.beat()
+        self._last_progress = progress
+        if state != self._last_state:
+            log.info("capture state: %s", state)
+            self._last_state = state
+            self.control.state_changed(state)
+            self.on_change()
+
+
+class ModemWatch:
+    """Polls the modem's status every `poll_s` and keeps the latest for heartbeats and status."""
+
+    def __init__(
+        self, read_status: Callable[[], Any], poll_s: float, on_change: Callable[[], None]
+    ):
+        self.read_status, self.poll_s, self.on_change = read_status, poll_s, on_change
+        self.latest: Any = None
+        self.error: str = ""
+
+    def run(self, ctx: WorkerContext) -> None:
+        while not ctx.stopping:
+            self.poll_once()
+            ctx.beat()
+            if ctx.sleep(self.poll_s):
+                return
+
+    def poll_once(self) -> None:
+        try:
+            status = self.read_status()
+        except OSError as exc:  # hal errors are OSErrors: the modem went away or timed out
+            if str(exc) != self.error:
+                log.warning("modem status unavailable: %s", exc)
+            self.error = str(exc)
+            return
+        changed = _key(status) != _key(self.latest)
+        self.latest, self.error = status, ""
+        if changed:
+            log.info("modem: %s", _key(status))
+            self.on_change()
+
+
+def _key(status: Any) -> tuple:
+    if status is None:
+        return ()
+    return tuple(
+        getattr(status, k, None)
+        for k in ("sim", "registration", "access_technology", "data_session")
+    )
