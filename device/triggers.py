@@ -40,8 +40,8 @@ class Schedule:
         return False
 
 
-def parse_schedule(spec: str) -> tuple[time, ...]:
-    """'08:00, 17:30' -> times; ConfigError naming agent.schedule if malformed."""
+def parse_schedule(spec: str, source: str = "config") -> tuple[time, ...]:
+    """'08:00, 17:30' -> times; ConfigError naming agent.schedule (and the file) if malformed."""
     out = []
     for part in (p.strip() for p in spec.split(",") if p.strip()):
         m = _HHMM.match(part)

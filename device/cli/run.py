@@ -9,6 +9,7 @@ import logging
 from device import parts as parts_mod
 from device.agent import Agent
 from device.cli.common import load_config
+from device.triggers import parse_schedule
 
 log = logging.getLogger("recorder")
 
@@ -23,5 +24,6 @@ def _run(args: argparse.Namespace) -> int:
     if args.duration is not None and args.duration <= 0:
         raise SystemExit("recorder run: --duration must be a positive number of seconds")
     config = load_config(args)
+    parse_schedule(config.agent.schedule, config.source)  # a bad key fails before anything opens
     agent = Agent(config, parts_mod.build(config))
     return agent.run(args.duration)
