@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -17,8 +18,15 @@ from device.triggers import Schedule, SignalTrigger
 log = logging.getLogger(__name__)
 
 
+class StepLike(Protocol):
+    action: str  # create, url, put, complete, or idle
+    wait_s: float | None  # when idle: how long until something may be runnable
+
+
 class UploaderLike(Protocol):
-    def step(self) -> bool: ...  # one unit of work; False when there was nothing to do
+    wake_event: threading.Event
+
+    def step(self) -> StepLike: ...  # one unit of work (one request or one PUT)
 
 
 class LivenessGate:
@@ -56,7 +64,8 @@ class LivenessGate:
 
 
 class UploadLoop:
-    """Drives the uploader one step at a time, beating after each, idling `poll_s` when done."""
+    """Drives the uploader one step at a time, beating after each; when idle, waits for new work
+    (the uploader's wake event), its own hint, or the poll interval, whichever comes first."""
 
     def __init__(self, uploader: UploaderLike, gate: LivenessGate, poll_s: float) -> None:
         self.uploader, self.gate, self.poll_s = uploader, gate, poll_s
@@ -66,12 +75,23 @@ class UploadLoop:
     def run(self, ctx: WorkerContext) -> None:
         self.ctx = ctx
         while not ctx.stopping:
-            did = self.uploader.step()
-            self.steps += bool(did)
+            result = self.uploader.step()
             ctx.beat()
-            if not did:
-                self.gate.busy = False
-                ctx.sleep(self.poll_s)
+            if result.action != "idle":
+                self.steps += 1
+                continue
+            self.gate.busy = False
+            wait = self.poll_s if result.wait_s is None else min(result.wait_s, self.poll_s)
+            self._idle(ctx, max(wait, 0.01))
+
+    def _idle(self, ctx: WorkerContext, seconds: float) -> None:
+        ctx.beat(quiet_s=seconds)
+        end = time.monotonic() + seconds
+        while not ctx.stopping and (left := end - time.monotonic()) > 0:
+            if self.uploader.wake_event.wait(min(left, 0.5)):
+                self.uploader.wake_event.clear()
+                break
+        ctx.beat()
 
 
 class CaptureWatch:

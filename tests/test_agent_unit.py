@@ -44,11 +44,18 @@ class StandInCapture:
         return {"frames": self.frames}
 
 
+@dataclasses.dataclass
+class Step:
+    action: str
+    wait_s: float | None = None
+
+
 class StandInUploader:
     """Uploads 'files' in chunks through the gate; can be told to hang in the middle of one."""
 
     def __init__(self, gate):
         self.gate = gate
+        self.wake_event = threading.Event()
         self.hang = threading.Event()
         self.release = threading.Event()
         self.chunks = 0
@@ -56,16 +63,16 @@ class StandInUploader:
 
     def step(self):
         if not self.gate.before_file(1000).allowed:
-            return False
+            return Step("idle", 0.05)
         for i in range(5):
             if self.hang.is_set():
                 self.release.wait()
             if not self.gate.between_chunks(i * 200, 1000).allowed:
                 self.aborted += 1
-                return False
+                return Step("idle", 0.05)
             self.chunks += 1
             time.sleep(0.01)
-        return True
+        return Step("put")
 
 
 def make_agent(tmp_path, notify=None, **agent_kw):
