@@ -78,6 +78,7 @@ class Agent:
             self._specs(), self._policy(), self.notifier, self._on_event, stop_event=self.stop
         )
         self._last_state = ""
+        self.left_running: list[str] = []
 
     # -- construction ---------------------------------------------------------------------------
     def _policy(self) -> RestartPolicy:
@@ -161,21 +162,29 @@ class Agent:
         return 0
 
     def shutdown(self) -> int:
-        """Close the segment, stop uploads between chunks, join workers, close the spool (fsync)."""
+        """Close the segment, stop uploads between chunks, join workers, close the spool.
+
+        Every spool change is already durable when committed (WAL, synchronous=FULL); a worker still
+        blocked in the network after the timeout is left behind (its daemon thread ends with the
+        process) and the parts it uses are not closed under it: the next start redoes that step.
+        """
         started = time.monotonic()
         self.notifier.stopping()
         log.info("shutting down")
         self.stop.set()
         if self.control is not None:
-            self.control.shutdown()
+            _quietly(self.control.shutdown)
         if self.heartbeat is not None:
             self.heartbeat.wake.set()
-        left = self.supervisor.shutdown(self.config.agent.shutdown_timeout_s)
-        for close in reversed(self.parts.closers):
-            _quietly(close)
+        self.left_running = self.supervisor.shutdown(self.config.agent.shutdown_timeout_s)
+        if self.left_running:
+            log.warning("not closing the spool under %s; the next start resumes", self.left_running)
+        else:
+            for close in reversed(self.parts.closers):
+                _quietly(close)
         self._uninstall_signals()
         log.info("stopped in %.2f s", time.monotonic() - started)
-        return 1 if left else 0
+        return 0
 
     # -- state --------------------------------------------------------------------------------
     def snapshot(self) -> DeviceSnapshot:

@@ -130,7 +130,9 @@ def test_hung_uploader_stops_the_watchdog(tmp_path, notify_socket):
         status = agent.run(duration_s=2.0)
     finally:
         uploader.release.set()
-    assert status == 1, "a worker that would not stop makes the exit non-zero"
+    assert status == 0 and agent.left_running == ["upload"], (
+        "left behind, spool not closed under it"
+    )
     assert "upload" in agent.supervisor.stalled()
     pings = notify_socket.with_key("WATCHDOG")
     assert pings and time.monotonic() - pings[-1][0] > 0.8
