@@ -42,6 +42,7 @@ class Parts:
     modem_status: Callable[[], Any] | None = None
     power: Any = None
     links: Callable[[], tuple[str, ...]] | None = None
+    holds: Any = None  # UploadHolds
     closers: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -54,7 +55,9 @@ class Agent:
         self.until = threading.Event()  # set by SIGTERM/SIGINT or --duration
         self.stop = threading.Event()  # tells workers to stop (set during shutdown)
         self.control = (
-            RecordingControl(parts.capture, config.capture.max_duration_seconds, self.stop)
+            RecordingControl(
+                parts.capture, config.capture.max_duration_seconds, self.stop, parts.holds
+            )
             if parts.capture
             else None
         )
@@ -107,7 +110,13 @@ class Agent:
         specs = []
         if self.control is not None:
             schedule = Schedule(a.schedule, cfg.upload.timezone) if a.schedule else None
-            watch = CaptureWatch(self.control, self._changed, schedule, self.signal_trigger)
+            watch = CaptureWatch(
+                self.control,
+                self._changed,
+                schedule,
+                self.signal_trigger,
+                schedule_s=a.schedule_duration_s,
+            )
             specs.append(WorkerSpec("capture", watch.run, a.capture_deadline_s))
         if self.upload_loop is not None:
             specs.append(WorkerSpec("upload", self.upload_loop.run, a.upload_deadline_s))
@@ -133,6 +142,8 @@ class Agent:
     def run(self, duration_s: float | None = None) -> int:
         """Run until SIGTERM/SIGINT (or `duration_s`); the exit status for the process."""
         self._install_signals()
+        if self.parts.holds is not None:
+            self.parts.holds.release_all()
         recovered = self.parts.ledger.recover()
         if recovered:
             log.warning(

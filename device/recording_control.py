@@ -46,12 +46,15 @@ class NotRecording(RecorderError, RuntimeError):
 class RecordingControl:
     """Serialises starts and stops; implements the command runner's Recorder protocol."""
 
-    def __init__(self, capture: CaptureLike, default_max_s: float, stop: threading.Event) -> None:
+    def __init__(
+        self, capture: CaptureLike, default_max_s: float, stop: threading.Event, holds: Any = None
+    ) -> None:
         self.capture = capture
         self.default_max_s = default_max_s
         self.stop = stop
+        self.holds = holds  # UploadHolds: upload_immediately=false waits for the recording's end
+        self.held: set[str] = set()
         self.current: str | None = None
-        self.holds: set[str] = set()  # recordings whose upload waits for their end
         self._lock = threading.Lock()
 
     # -- the command runner's Recorder protocol --------------------------------------------
@@ -59,17 +62,18 @@ class RecordingControl:
         metadata = dict(cmd.metadata)
         metadata.setdefault("command_id", cmd.id)
         rid, started = self._start(metadata, float(cmd.max_duration_sec), f"command {cmd.id}")
-        if not cmd.upload_immediately:
-            self.holds.add(rid)
+        if not cmd.upload_immediately and self.holds is not None:
+            self.holds.hold(rid)
+            self.held.add(rid)
         return {"recording_id": rid, "started_at": started}
 
     def stop_recording(self, cmd: Command) -> dict[str, Any]:
         return {"recording_id": self._stop(f"command {cmd.id}")}
 
     # -- local triggers ----------------------------------------------------------------------
-    def start_local(self, why: str) -> str | None:
+    def start_local(self, why: str, max_s: float | None = None) -> str | None:
         try:
-            rid, _ = self._start({"trigger": why}, self.default_max_s, why)
+            rid, _ = self._start({"trigger": why}, max_s or self.default_max_s, why)
         except RecorderError as exc:
             log.warning("%s: cannot start: %s", why, exc)
             return None
@@ -88,7 +92,9 @@ class RecordingControl:
     def state_changed(self, state: str) -> None:
         if state != "recording" and self.current is not None:
             log.info("recording %s ended", self.current)
-            self.holds.discard(self.current)
+            if self.current in self.held:
+                self.held.discard(self.current)
+                self.holds.release(self.current)
             self.current = None
 
     def stop_event_wait(self, seconds: float) -> bool:

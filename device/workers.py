@@ -105,7 +105,9 @@ class CaptureWatch:
         schedule: Schedule | None,
         signal_trigger: SignalTrigger | None,
         poll_s: float = 0.5,
+        schedule_s: float | None = None,
     ) -> None:
+        self.schedule_s = schedule_s
         self.control, self.on_change = control, on_change
         self.schedule, self.signal_trigger, self.poll_s = schedule, signal_trigger, poll_s
         self._last_state = ""
@@ -123,7 +125,7 @@ class CaptureWatch:
         if self.signal_trigger is not None and self.signal_trigger.take():
             self.control.toggle("signal SIGUSR1")
         if self.schedule is not None and self.schedule.due(datetime.now(UTC)):
-            self.control.start_local("schedule")
+            self.control.start_local("schedule", self.schedule_s)
 
     def _watch(self, ctx: WorkerContext) -> None:
         state = self.control.capture.state
