@@ -121,8 +121,16 @@ def _mb(value: float | None) -> float | None:
     return None if value is None else round(max(0.0, value), 1)
 
 
+def _commands_of(reply: Any) -> Any:
+    """The commands of an ApiClient HeartbeatReply (or of a plain reply object)."""
+    if isinstance(reply, dict):
+        return reply.get(contract.HEARTBEAT_COMMANDS_FIELD)
+    commands = getattr(reply, "commands", None)
+    return None if commands is None else list(commands)
+
+
 class HeartbeatApi(Protocol):
-    def heartbeat(self, body: dict[str, Any], device_id: str = "me") -> dict[str, Any]: ...
+    def heartbeat(self, body: dict[str, Any], device_id: str = "me") -> Any: ...
 
 
 class HeartbeatWorker:
@@ -177,7 +185,6 @@ class HeartbeatWorker:
         if results:
             self.ledger.mark_reported([r["id"] for r in results])
         log.debug("heartbeat sent: %s", body)
-        reply = reply if isinstance(reply, dict) else {}
-        if self.runner.handle(reply.get(contract.HEARTBEAT_COMMANDS_FIELD)):
+        if self.runner.handle(_commands_of(reply)):
             self.wake.set()  # report the results (and the new state) right away
         return True

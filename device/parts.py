@@ -113,7 +113,15 @@ def _gate(config: Config, parts: Parts) -> LivenessGate:
 
 
 def _uploader(config: Config, parts: Parts, closers: list[Any]) -> Any:
-    raise MissingPart("device.uploader", "the uploader (store-and-forward worker)")
+    up = need("device.uploader", "the uploader (store-and-forward worker)")
+    retry = need("device.retry", "the uploader's retry policy")
+    return up.Uploader(
+        parts.spool,
+        parts.api,
+        gate=parts.gate,
+        policy=retry.RetryPolicy.from_config(config.upload),
+        settings=up.UploaderSettings.from_config(config),
+    )
 
 
 def _capture(config: Config, spool: Any, closers: list[Any]) -> Any:
