@@ -116,6 +116,7 @@ class Agent:
                 schedule,
                 self.signal_trigger,
                 schedule_s=a.schedule_duration_s,
+                on_media=self._new_media,
             )
             specs.append(WorkerSpec("capture", watch.run, a.capture_deadline_s))
         if self.upload_loop is not None:
@@ -127,12 +128,13 @@ class Agent:
             specs.append(WorkerSpec("heartbeat", self.heartbeat.run, hb_deadline))
         if self.modem_watch is not None:
             m = cfg.modem
-            modem_deadline = (
-                a.modem_deadline_s
-                or m.timeout_cpin_s
+            modem_deadline = a.modem_deadline_s or (
+                m.timeout_cpin_s
                 + m.timeout_csq_s
                 + m.timeout_cops_query_s
-                + 4 * m.timeout_default_s
+                + m.timeout_pdp_s
+                + m.timeout_reset_s
+                + 6 * m.timeout_default_s
                 + 10
             )
             specs.append(WorkerSpec("modem", self.modem_watch.run, modem_deadline))
@@ -184,7 +186,7 @@ class Agent:
         log.info("shutting down")
         self.stop.set()
         if self.control is not None:
-            _quietly(self.control.shutdown)
+            _quietly(lambda: self.control.shutdown(self.config.agent.shutdown_timeout_s * 0.6))
         if self.heartbeat is not None:
             self.heartbeat.wake.set()
         self.left_running = self.supervisor.shutdown(self.config.agent.shutdown_timeout_s)
@@ -215,6 +217,11 @@ class Agent:
         """A state change: heartbeat now (the cloud sees recording start/stop at once)."""
         if self.heartbeat is not None:
             self.heartbeat.wake.set()
+
+    def _new_media(self) -> None:
+        wake = getattr(self.parts.uploader, "wake", None)
+        if wake is not None:
+            wake()
 
     def _on_event(self, kind: str, text: str) -> None:
         self._changed()

@@ -11,8 +11,9 @@ from typing import Any
 
 from device.agent import Parts
 from device.commands import CommandLedger
-from device.config import Config
+from device.config import Config, ConfigError
 from device.errors import RecorderError
+from device.modem_rounds import ModemRounds
 from device.workers import LivenessGate
 
 log = logging.getLogger(__name__)
@@ -125,10 +126,20 @@ def _uploader(config: Config, parts: Parts, closers: list[Any]) -> Any:
 
 
 def _capture(config: Config, spool: Any, closers: list[Any]) -> Any:
-    raise MissingPart("device.capture", "capture ([audio], [camera])")
+    capture = need("device.capture", "capture ([audio], [camera])")
+    return capture.from_config(config, spool)
 
 
 def _modem(config: Config, closers: list[Any]) -> Any:
     if not config.has_modem:
         return None
-    raise MissingPart("hal.modem", "the cellular modem ([modem] port)")
+    hal_modem = need("hal.modem", "the cellular modem ([modem] port)")
+    try:
+        settings = hal_modem.ModemSettings.from_object(config.modem)
+    except ValueError as exc:
+        raise ConfigError("modem", config.source, str(exc)) from exc
+    rounds = ModemRounds(
+        hal_modem.Modem(settings), keep_data=True, data_when_roaming=config.upload.allow_roaming
+    )
+    closers.append(rounds.close)
+    return rounds

@@ -23,7 +23,7 @@ class CaptureLike(Protocol):
 
     def start(self, metadata: dict[str, Any], max_duration: float) -> str: ...
 
-    def stop(self) -> str | None: ...
+    def stop(self, timeout: float | None = 30.0) -> str | None: ...
 
     def progress(self) -> Mapping[str, int]: ...  # counters that grow while capture works
 
@@ -80,7 +80,7 @@ class RecordingControl:
         return rid
 
     def toggle(self, why: str) -> None:
-        if self.capture.state == "recording":
+        if self.capture.state != "idle":
             try:
                 self._stop(why)
             except RecorderError as exc:
@@ -90,7 +90,7 @@ class RecordingControl:
 
     # -- the agent ----------------------------------------------------------------------------
     def state_changed(self, state: str) -> None:
-        if state != "recording" and self.current is not None:
+        if state == "idle" and self.current is not None:
             log.info("recording %s ended", self.current)
             if self.current in self.held:
                 self.held.discard(self.current)
@@ -100,12 +100,12 @@ class RecordingControl:
     def stop_event_wait(self, seconds: float) -> bool:
         return self.stop.wait(seconds)
 
-    def shutdown(self) -> str | None:
+    def shutdown(self, timeout_s: float = 3.0) -> str | None:
         """Close the current recording at the current frame (SIGTERM)."""
         with self._lock:
-            if self.capture.state != "recording":
+            if self.capture.state == "idle":
                 return None
-            rid = self.capture.stop()
+            rid = self.capture.stop(timeout_s)
             log.info("shutdown: recording %s closed", rid)
             return rid
 
@@ -114,7 +114,7 @@ class RecordingControl:
         with self._lock:
             if self.stop.is_set():
                 raise RecorderError("agent is shutting down")
-            if self.capture.state == "recording":
+            if self.capture.state != "idle":
                 raise CaptureBusy(self.current or "(unknown)")
             started = utc_now_iso()
             rid = self.capture.start(metadata, max_s)
@@ -124,7 +124,7 @@ class RecordingControl:
 
     def _stop(self, why: str) -> str:
         with self._lock:
-            if self.capture.state != "recording":
+            if self.capture.state == "idle":
                 raise NotRecording()
             rid = self.capture.stop() or self.current or ""
             log.info("recording %s stopped by %s", rid, why)

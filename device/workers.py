@@ -16,6 +16,7 @@ from device.supervisor import WorkerContext
 from device.triggers import Schedule, SignalTrigger
 
 log = logging.getLogger(__name__)
+IDLE_POLL_S = 5.0
 
 
 class StepLike(Protocol):
@@ -106,8 +107,10 @@ class CaptureWatch:
         signal_trigger: SignalTrigger | None,
         poll_s: float = 0.5,
         schedule_s: float | None = None,
+        on_media: Callable[[], None] = lambda: None,
     ) -> None:
-        self.schedule_s = schedule_s
+        self.schedule_s, self.on_media = schedule_s, on_media
+        self._next_poll = 0.0
         self.control, self.on_change = control, on_change
         self.schedule, self.signal_trigger, self.poll_s = schedule, signal_trigger, poll_s
         self._last_state = ""
@@ -118,8 +121,16 @@ class CaptureWatch:
             self._triggers()
             self._watch(ctx)
             if self.control.capture.state != "recording":
+                self._idle_chores()
                 ctx.beat()
             self.control.stop_event_wait(self.poll_s)  # wakes early when stopping
+
+    def _idle_chores(self) -> None:
+        """Now and then while idle: the controller closes or stamps recordings it had to hold."""
+        poll = getattr(self.control.capture, "poll", None)
+        if poll is not None and time.monotonic() >= self._next_poll:
+            self._next_poll = time.monotonic() + IDLE_POLL_S
+            poll()
 
     def _triggers(self) -> None:
         if self.signal_trigger is not None and self.signal_trigger.take():
@@ -132,12 +143,18 @@ class CaptureWatch:
         progress = dict(self.control.capture.progress())
         if state == "recording" and progress != self._last_progress:
             ctx.beat()
+        if _files(progress) != _files(self._last_progress):
+            self.on_media()  # a segment or a still reached the spool: the uploader may start
         self._last_progress = progress
         if state != self._last_state:
             log.info("capture state: %s", state)
             self._last_state = state
             self.control.state_changed(state)
             self.on_change()
+
+
+def _files(progress: Mapping[str, int]) -> tuple[int, int]:
+    return progress.get("segments", 0), progress.get("images", 0)
 
 
 class ModemWatch:
@@ -160,7 +177,7 @@ class ModemWatch:
     def poll_once(self) -> None:
         try:
             status = self.read_status()
-        except OSError as exc:  # hal errors are OSErrors: the modem went away or timed out
+        except Exception as exc:  # noqa: BLE001 - a dead modem must not stop the agent; logged once
             if str(exc) != self.error:
                 log.warning("modem status unavailable: %s", exc)
             self.error = str(exc)

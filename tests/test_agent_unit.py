@@ -33,7 +33,7 @@ class StandInCapture:
         self.starts.append(metadata)
         return f"lrec_{len(self.starts)}"
 
-    def stop(self):
+    def stop(self, timeout=30.0):
         self.state = "idle"
         self.stops += 1
         return f"lrec_{len(self.starts)}"
