@@ -106,6 +106,10 @@ class ModemConfig:
     pin: str = ""
     data_path: str = field(default="none", metadata=_one_of("none", "usbnet", "qmi", "ppp", "sim"))
     interface: str = field(default="", metadata=_doc("host interface of the data path, e.g. wwan0"))
+    data_port: str = field(default="", metadata=_doc("second serial port for data_path = ppp"))
+    apn_table: str = field(
+        default="", metadata=_doc("APN by network: '26201=internet.telekom,20404=live.vodafone'")
+    )
     timeout_default_s: float = field(default=5.0, metadata=_rng(0.01, 600))
     timeout_cpin_s: float = field(default=10.0, metadata=_rng(0.01, 600))
     timeout_csq_s: float = field(default=3.0, metadata=_rng(0.01, 600))
@@ -115,6 +119,7 @@ class ModemConfig:
     timeout_reset_s: float = field(default=60.0, metadata=_rng(0.01, 600))
     poll_interval_s: float = field(default=30.0, metadata=_rng(0.01, 3600))
     reset_hook: str = field(default="", metadata=_doc("command for a hardware reset; empty: none"))
+    reopen_interval_s: float = field(default=0.5, metadata=_rng(0.01, 60, "port reopen retry"))
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,10 @@ class CameraConfig:
 @dataclass(frozen=True)
 class CaptureConfig:
     max_duration_seconds: float = field(default=3600.0, metadata=_rng(1, 86400))
+    time_policy: str = field(
+        default="sync",
+        metadata=_one_of("sync", "plausible", doc="when wall time counts as valid for stamping"),
+    )
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,11 @@ def new_session(
 
 @contextmanager
 def mapped_errors(url: str) -> Iterator[None]:
-    """Turn requests/urllib3 exceptions into ConnectFailed / TlsError / ReplyLost (query dropped)."""
+    """Turn requests/urllib3 exceptions into ConnectFailed / TlsError / ReplyLost (query dropped).
+
+    Raised `from None` on purpose: urllib3's exceptions quote the full URL, a presigned query
+    included, so the original must not travel in `__cause__`; its reason text is kept instead.
+    """
     try:
         yield
     except requests.exceptions.SSLError as exc:

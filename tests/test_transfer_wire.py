@@ -146,3 +146,11 @@ def test_empty_file(tmp_path, scripted_peer):
     scripted_peer.reply_with("200 OK", {"ETag": '"d41d8cd98f00b204e9800998ecf8427e"'})
     assert put_file(f"{scripted_peer.url}/b/k", {}, path).bytes_sent == 0
     assert "content-length: 0" in scripted_peer.seen[0].head.lower()
+
+
+def test_sockets_bind_to_the_source_address_the_policy_picked(tmp_path, scripted_peer):
+    """The upload policy picks a link by local address; 127.0.0.2 stands in for a second link."""
+    path = data_file(tmp_path, 1000)
+    scripted_peer.reply_with("200 OK", {})
+    put_file(f"{scripted_peer.url}/b/k", {}, path, source_address="127.0.0.2")
+    assert scripted_peer.seen[0].client == "127.0.0.2"
