@@ -25,8 +25,7 @@ from tools.agent_harness import (
     wait_until,
     write_config,
 )
-
-BIN = Path(sys.executable).parent
+from tools.bench_backend import launch
 
 
 class Cloud:
@@ -55,19 +54,20 @@ class Stack:
         self.logs = work / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.procs: list[Proc] = []
+        self.backend: launch.Launched | None = None
         self.cloud: Cloud | None = None
         self.device: dict[str, Any] = {}
         self.agent: Proc | None = None
         self.config = work / "config.toml"
 
     def start(self, overrides: dict[str, dict[str, object]] | None = None) -> Stack:
-        backend = self._spawn(
-            "bench-backend", ["--port", "0", "--data", str(self.work / "backend")]
+        self.backend = launch.start(self.work / "backend")
+        self.cloud = Cloud(self.backend.base_url)
+        self.say(f"bench backend at {self.cloud.base_url} (pid {self.backend.proc.pid})")
+        link = str(self.work / "ttyMODEM")
+        modem = self._spawn(
+            "fake-modem", ["-m", "tools.fake_modem.cli", "--scenario", "normal", "--link", link]
         )
-        self.cloud = Cloud(backend.first_line(90))
-        backend.drain_stdout()
-        self.say(f"bench backend at {self.cloud.base_url} (pid {backend.pid})")
-        modem = self._spawn("fake-modem", ["--scenario", "normal"])
         pty = modem.first_line(30)
         modem.drain_stdout()
         self.say(f"fake modem on {pty} (pid {modem.pid})")
@@ -83,11 +83,18 @@ class Stack:
     def _spawn(self, tool: str, args: list[str]) -> Proc:
         sink = open(self.logs / f"{tool}.log", "w")  # noqa: SIM115 - the child writes it
         try:
-            proc = Proc([str(BIN / tool), *args], name=tool, stderr=sink)
+            proc = Proc([sys.executable, *args], name=tool, stderr=sink)
         finally:
             sink.close()
         self.procs.append(proc)
         return proc
+
+    def check_agent(self) -> None:
+        """Raise with the end of the agent's log if it has exited."""
+        if self.agent is not None and self.agent.popen.poll() is not None:
+            log = self.logs / "agent-stderr.log"
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise RuntimeError(f"the agent exited ({self.agent.popen.returncode}):\n{tail}")
 
     def start_command(self, seconds: int, upload_immediately: bool = True) -> dict[str, Any]:
         assert self.cloud is not None
@@ -105,11 +112,16 @@ class Stack:
         )
 
     def close(self) -> list[int]:
+        """Stop the agent and the modem by process group, then the backend (and its S3 server)."""
         pids = []
         for proc in reversed(self.procs):
             proc.stop()
             pids.append(proc.pid)
         self.procs.clear()
+        if self.backend is not None:
+            self.backend.stop()
+            pids.append(self.backend.proc.pid)
+            self.backend = None
         return pids
 
 
@@ -137,12 +149,17 @@ def _step(started: float, text: str) -> None:
 
 def _demo(stack: Stack, seconds: int, started: float) -> None:
     cloud = stack.cloud
-    wait_until(lambda: _heartbeats(cloud), 30, what="the agent's first heartbeat")
+    wait_until(
+        lambda: stack.check_agent() or _heartbeats(cloud), 30, what="the agent's first heartbeat"
+    )
     _step(started, "first heartbeat received")
     command = stack.start_command(seconds)
     _step(started, f"sent {command['type']} {command['id']} ({seconds} s) through the backend")
     recording = wait_until(
-        lambda: _completed(cloud), seconds + 90, every_s=0.5, what="the recording to be completed"
+        lambda: stack.check_agent() or _completed(cloud),
+        seconds + 90,
+        every_s=0.5,
+        what="the recording to be completed",
     )
     _step(started, "recording uploaded and completed")
     _report(cloud, recording, command["id"], stack.work)
@@ -209,6 +226,7 @@ def _report(cloud: Cloud, recording: dict[str, Any], command_id: str, work: Path
     print("\nLogs:")
     for path in sorted((work / "logs").iterdir()):
         print(f"  {path}")
+    print(f"  {work / 'backend' / 'backend.log'}")
     print(f"Spool: {work / 'spool'}   Config: {work / 'config.toml'}")
 
 
