@@ -43,6 +43,7 @@ class Parts:
     power: Any = None
     links: Callable[[], tuple[str, ...]] | None = None
     holds: Any = None  # UploadHolds
+    timebase: Any = None  # device.clock.TimeBase the capture stamps media with
     closers: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -65,7 +66,12 @@ class Agent:
             SignalTrigger() if config.agent.trigger_signal and parts.capture else None
         )
         self.modem_watch = (
-            ModemWatch(parts.modem_status, config.modem.poll_interval_s, self._changed)
+            ModemWatch(
+                parts.modem_status,
+                config.modem.poll_interval_s,
+                self._changed,
+                on_status=self._modem_status,
+            )
             if parts.modem_status
             else None
         )
@@ -182,14 +188,19 @@ class Agent:
         process) and the parts it uses are not closed under it: the next start redoes that step.
         """
         started = time.monotonic()
+        budget = self.config.agent.shutdown_timeout_s
         self.notifier.stopping()
         log.info("shutting down")
-        self.stop.set()
-        if self.control is not None:
-            _quietly(lambda: self.control.shutdown(self.config.agent.shutdown_timeout_s * 0.6))
+        self.stop.set()  # every worker starts stopping now, while capture closes its segment
         if self.heartbeat is not None:
             self.heartbeat.wake.set()
-        self.left_running = self.supervisor.shutdown(self.config.agent.shutdown_timeout_s)
+        if self.control is not None:
+            _quietly(lambda: self.control.shutdown(budget * 0.75))
+        left = max(0.1, budget - (time.monotonic() - started))
+        self.left_running = self.supervisor.shutdown(left)
+        if self.parts.capture is not None and self.parts.capture.state != "idle":
+            log.error("capture did not close its segment within %.1f s", budget * 0.75)
+            self.left_running.append("capture")
         if self.left_running:
             log.warning("not closing the spool under %s; the next start resumes", self.left_running)
         else:
@@ -217,6 +228,13 @@ class Agent:
         """A state change: heartbeat now (the cloud sees recording start/stop at once)."""
         if self.heartbeat is not None:
             self.heartbeat.wake.set()
+
+    def _modem_status(self, status: Any) -> None:
+        """The network's time (NITZ) makes wall time valid for stamping media, once."""
+        timebase = self.parts.timebase
+        when = getattr(status, "network_time", None)
+        if timebase is not None and when is not None and not timebase.valid():
+            timebase.network_time(when, source="modem")
 
     def _new_media(self) -> None:
         wake = getattr(self.parts.uploader, "wake", None)

@@ -10,9 +10,11 @@ from types import ModuleType
 from typing import Any
 
 from device.agent import Parts
+from device.clock import Clock, TimeBase
 from device.commands import CommandLedger
 from device.config import Config, ConfigError
 from device.errors import RecorderError
+from device.holds import UploadHolds
 from device.modem_rounds import ModemRounds
 from device.workers import LivenessGate
 
@@ -62,9 +64,11 @@ def _build(config: Config, closers: list[Any]) -> Parts:
     parts.power = _power(config)
     modem = _modem(config, closers)
     parts.modem_status = modem
-    parts.gate = _gate(config, parts)
+    parts.gate = _gate(config, parts, closers)
     parts.uploader = _uploader(config, parts, closers)
-    parts.capture = _capture(config, spool, closers)
+    parts.timebase = TimeBase(Clock(), config.capture.time_policy)
+    parts.capture = _capture(config, spool, parts.timebase)
+    parts.holds = UploadHolds(spool, wake=getattr(parts.uploader, "wake", None))
     parts.links = _links(config)
     return parts
 
@@ -107,10 +111,14 @@ def _links(config: Config) -> Any:
     return up_now
 
 
-def _gate(config: Config, parts: Parts) -> LivenessGate:
+def _gate(config: Config, parts: Parts, closers: list[Any]) -> LivenessGate:
     build_mod = need("device.policy.build", "the upload policy ([upload])")
-    inner = build_mod.build_gate(config)
-    return LivenessGate(inner)
+    cellular: Any = lambda: None  # noqa: E731 - no modem: the links alone decide
+    if parts.modem_status is not None:
+        cellular_mod = need("device.policy.cellular", "the policy's modem input")
+        cellular = cellular_mod.ModemCellular(parts.modem_status.modem)
+        closers.append(cellular.close)
+    return LivenessGate(build_mod.build_gate(config, cellular))
 
 
 def _uploader(config: Config, parts: Parts, closers: list[Any]) -> Any:
@@ -125,9 +133,9 @@ def _uploader(config: Config, parts: Parts, closers: list[Any]) -> Any:
     )
 
 
-def _capture(config: Config, spool: Any, closers: list[Any]) -> Any:
+def _capture(config: Config, spool: Any, timebase: TimeBase) -> Any:
     capture = need("device.capture", "capture ([audio], [camera])")
-    return capture.from_config(config, spool)
+    return capture.from_config(config, spool, clock=timebase.clock, timebase=timebase)
 
 
 def _modem(config: Config, closers: list[Any]) -> Any:

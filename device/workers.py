@@ -161,9 +161,14 @@ class ModemWatch:
     """Polls the modem's status every `poll_s` and keeps the latest for heartbeats and status."""
 
     def __init__(
-        self, read_status: Callable[[], Any], poll_s: float, on_change: Callable[[], None]
-    ):
+        self,
+        read_status: Callable[[], Any],
+        poll_s: float,
+        on_change: Callable[[], None],
+        on_status: Callable[[Any], None] = lambda status: None,
+    ) -> None:
         self.read_status, self.poll_s, self.on_change = read_status, poll_s, on_change
+        self.on_status = on_status
         self.latest: Any = None
         self.error: str = ""
 
@@ -184,6 +189,7 @@ class ModemWatch:
             return
         changed = _key(status) != _key(self.latest)
         self.latest, self.error = status, ""
+        self.on_status(status)
         if changed:
             log.info("modem: %s", _key(status))
             self.on_change()
