@@ -77,7 +77,9 @@ class ApiConfig:
     base_url: str = field(default="", metadata=_doc("API base URL, e.g. https://api.bota.dev/v1"))
     token_file: str = field(default="/var/lib/recorder/token.sealed", metadata=_doc("sealed token"))
     key_file: str = field(default="/etc/recorder/vault.key", metadata=_doc("key sealing the token"))
-    ca_bundle: str = field(default="", metadata=_doc("PEM bundle for a private CA; empty: system CAs"))
+    ca_bundle: str = field(
+        default="", metadata=_doc("PEM bundle for a private CA; empty: system CAs")
+    )
     device_id: str = field(default="me", metadata=_doc("device id for heartbeat/refresh paths"))
     connect_timeout_s: float = field(default=10.0, metadata=_rng(0.05, 300))
     read_timeout_s: float = field(default=30.0, metadata=_rng(0.05, 3600))
@@ -197,6 +199,32 @@ class HeartbeatConfig:
 
 
 @dataclass(frozen=True)
+class AgentConfig:
+    """The daemon (`recorder run`): worker supervision, liveness deadlines, local triggers."""
+
+    name: str = field(default="", metadata=_doc("device name sent in heartbeats; empty: none"))
+    firmware_version: str = field(default="", metadata=_doc("empty: the agent's version"))
+    shutdown_timeout_s: float = field(default=4.0, metadata=_rng(0.1, 60, "SIGTERM to exit"))
+    restart_backoff_base_s: float = field(default=1.0, metadata=_rng(0.01, 3600))
+    restart_backoff_max_s: float = field(default=60.0, metadata=_rng(0.01, 3600))
+    max_worker_deaths: int = field(default=3, metadata=_rng(1, 1000, "within death_window_s"))
+    death_window_s: float = field(default=600.0, metadata=_rng(1, 86400))
+    capture_deadline_s: float = field(default=30.0, metadata=_rng(0.1, 3600, "liveness"))
+    upload_deadline_s: float = field(default=120.0, metadata=_rng(0.1, 3600, "liveness"))
+    heartbeat_deadline_s: float = field(
+        default=0.0, metadata=_rng(0, 3600, "liveness; 0: api timeouts + 10 s")
+    )
+    modem_deadline_s: float = field(default=0.0, metadata=_rng(0, 3600, "0: poll + AT timeouts"))
+    heartbeat_retry_s: float = field(default=30.0, metadata=_rng(0.05, 3600, "after a failure"))
+    low_battery_percent: int = field(default=20, metadata=_rng(0, 100))
+    trigger_signal: bool = field(default=True, metadata=_doc("SIGUSR1 starts/stops a recording"))
+    schedule: str = field(
+        default="", metadata=_doc("daily starts, HH:MM[,HH:MM...] in upload.timezone")
+    )
+    schedule_duration_s: float = field(default=600.0, metadata=_rng(1, 86400))
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: str = field(default="INFO", metadata=_one_of("DEBUG", "INFO", "WARNING", "ERROR"))
     file: str = field(default="", metadata=_doc("log file; empty: stderr only"))
@@ -219,6 +247,7 @@ class Config:
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     heartbeat: HeartbeatConfig = field(default_factory=HeartbeatConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
     source: str = field(default="<defaults>", compare=False)
 
     @property
