@@ -294,6 +294,12 @@ def test_unbind_and_revoke_and_bind(backend):
     assert unbound["bound"] is False and unbound["has_token"] is False
     assert call(backend, fresh, "POST", "/devices/me/heartbeat", json={}).status_code == 401
     assert backend.admin("POST", "/_admin/devices/dev_nope/unbind").status_code == 404
+    again = backend.admin("POST", f"/_admin/devices/{dev.id}/bind").json()
+    conflict = backend.admin("POST", f"/_admin/devices/{dev.id}/bind")
+    assert (
+        conflict.status_code == 409 and conflict.json()["error"]["code"] == "device_already_bound"
+    )
+    assert again["device_token"] != rebound["device_token"]
 
 
 def test_chunked_or_oversized_request_bodies_are_refused(backend):

@@ -60,8 +60,12 @@ def revoke(ctx: Backend, device_id: str) -> Reply:
 
 
 def bind(ctx: Backend, device_id: str) -> Reply:
-    """(Re)bind a device: a new token, the old one revoked."""
+    """Bind an unbound device (or one whose token was revoked) again: a new token."""
     device = _device(ctx, device_id)
+    if device.bound and device.token is not None:
+        raise ApiError(
+            409, f"device {device_id} is bound with a valid token", "device_already_bound"
+        )
     device.bound = True
     token = ctx.store.issue_token(device)
     return Reply(200, {"id": device.id, "device_token": token, "project": device.project})
