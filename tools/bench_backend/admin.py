@@ -60,12 +60,8 @@ def revoke(ctx: Backend, device_id: str) -> Reply:
 
 
 def bind(ctx: Backend, device_id: str) -> Reply:
-    """Bind an unbound device (or one whose token was revoked) again: a new token."""
+    """Bind the device again: a new token, any current one revoked (as unbind + bind)."""
     device = _device(ctx, device_id)
-    if device.bound and device.token is not None:
-        raise ApiError(
-            409, f"device {device_id} is bound with a valid token", "device_already_bound"
-        )
     device.bound = True
     token = ctx.store.issue_token(device)
     return Reply(200, {"id": device.id, "device_token": token, "project": device.project})
