@@ -115,14 +115,17 @@ class Uploader:
         policy: RetryPolicy | None = None,
         settings: UploaderSettings | None = None,
         clock: Callable[[], float] = time.time,
+        bounded: bool = False,
     ) -> None:
+        """`bounded`: keep the policy's budgets, parking an entry when one is spent (a one-shot
+        command must end); the daemon and `flush` never give up on a retryable failure."""
         if spool.owner is None:
             raise SpoolBusy(str(spool.directory))
         self.spool = spool
         self.api = api
         self.gate = gate
         self.settings = settings or UploaderSettings()
-        self.policy = _unbounded(policy or RetryPolicy())
+        self.policy = (policy or RetryPolicy()) if bounded else _unbounded(policy or RetryPolicy())
         self.clock = clock
         self.wake_event = threading.Event()
         self._hold_until = 0.0  # worker-wide backoff: the link or the server asked us to wait
@@ -518,6 +521,7 @@ class Uploader:
     def _drop_url(self, rec: dict, media: dict, why: str) -> None:
         """Abandon an issued URL: the next request is a new logical one (new key); the server's
         media is counted as an orphan."""
+        log.info("media %s: %s; a new URL will be requested", media["id"], why)
         self.spool.add_orphan(media, rec["server_id"], why)
         self.spool.transition(
             "media",

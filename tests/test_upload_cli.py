@@ -45,6 +45,7 @@ def provisioned(server, tmp_path: Path, config_file):
                 "token_file": str(tmp_path / "token.sealed"),
                 "key_file": str(tmp_path / "keys" / "vault.key"),
             },
+            "spool": {"dir": str(tmp_path / "spool")},
             "upload": {"chunk_kib": 64},
             "spool": {"dir": str(tmp_path / "spool")},
         }

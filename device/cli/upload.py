@@ -45,7 +45,8 @@ def _upload(args: argparse.Namespace) -> int:
     media = describe_file(args.file, args.type, args.content_type, _captured_at(args))
     config = load_config(args)
     with _wiring.open_spool(config) as spool, _wiring.api_client(config) as api:
-        worker = _wiring.uploader(config, spool, api)
+        # bounded: a retry budget spent parks the file (kept in the spool) and the command ends
+        worker = _wiring.uploader(config, spool, api, bounded=True)
         recording_id, _ = spool.enqueue(
             media.path,
             type=media.type,
