@@ -47,7 +47,6 @@ def provisioned(server, tmp_path: Path, config_file):
             },
             "spool": {"dir": str(tmp_path / "spool")},
             "upload": {"chunk_kib": 64},
-            "spool": {"dir": str(tmp_path / "spool")},
         }
     )
     done = recorder(cfg, "provision", "--device-id", device.id, stdin=device.token)
