@@ -28,15 +28,19 @@ def test_enqueue_flush_status_cli(backend, rig_factory):
 
 
 def test_upload_goes_through_the_spool(backend, rig_factory):
+    """`recorder upload` enqueues and drives its own recording only; other entries wait."""
     rig = rig_factory(backend, "up")
-    [f] = rig.make_files(1)
+    f, other = rig.make_files(2)
+    [other_id] = rig.enqueue([other])
     out = rig.recorder("upload", str(f), "--type", "audio", "--captured-at", T0, check=0)
     reply = json.loads(out.stdout)
     assert reply["id"].startswith("rec_") and reply["status"] != "pending"
     assert reply["started_at"].startswith("2026-12-04T10:00:00")
     with rig.spool() as spool:
         assert spool.counts()["uploaded"] == 1 and spool.counts()["recordings_completed"] == 1
-    rig.check_delivered([f])
+        assert spool.media(other_id)["state"] == "captured"
+    assert rig.flush(timeout=20).done
+    rig.check_delivered([f, other])
 
 
 def test_a_captured_recording_waits_for_times_and_close(backend, rig_factory):
