@@ -584,9 +584,7 @@ class Uploader:
         return True
 
     def _quarantine(self, rec: dict, media: dict, reason: str) -> None:
-        if media.get("server_media_id"):
-            self.spool.add_orphan(media, rec["server_id"], reason)
-        self.spool.quarantine(media["id"], reason)
+        self.spool.quarantine(media["id"], reason)  # counts an issued server media as an orphan
 
 
 def new_key(prefix: str) -> str:

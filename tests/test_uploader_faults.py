@@ -161,3 +161,16 @@ def test_conflict_on_complete_means_completed(backend, rig_factory):
         assert worker.drain(time.monotonic() + 20).done
         assert spool.recording(rec["id"])["state"] == "completed"
     rig.check_delivered(files)
+
+
+def test_a_failure_streak_is_logged_once(faults, rig_factory, caplog):
+    rig = rig_factory(faults, "log")
+    files = rig.make_files(1)
+    rig.enqueue(files)
+    faults.set_faults([rule(rig, "upload_url", "status", calls=(1, 2, 3, 4), status=503)])
+    with caplog.at_level("DEBUG", logger="device.uploader"):
+        assert rig.flush(timeout=30).done
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and "retrying" in r.message]
+    assert len(warnings) == 1, [r.message for r in warnings]
+    assert len([r for r in caplog.records if "failed again" in r.message]) == 3
+    rig.check_delivered(files)

@@ -179,3 +179,14 @@ def test_torn_files_are_quarantined_not_uploaded(backend, rig_factory):
     assert md5_hex(files[0]) not in stored and md5_hex(files[1]) not in stored
     with rig.spool() as spool:
         assert Path(spool.media_path(spool.media(ids[0]))).parent.name == "quarantine"
+
+
+def test_flush_over_https_with_the_private_ca(tls_backend, rig_factory, monkeypatch):
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):  # the admin session must use the test CA
+        monkeypatch.delenv(name, raising=False)
+    rig = rig_factory(tls_backend, "tls")
+    files = rig.make_files(2)
+    rig.enqueue(files)
+    assert "ca_bundle" in rig.config_path.read_text()
+    assert rig.recorder("flush", "--timeout", "30").returncode == 0
+    rig.check_delivered(files)
