@@ -116,14 +116,17 @@ class Uploader:
         settings: UploaderSettings | None = None,
         clock: Callable[[], float] = time.time,
         only_recording: str | None = None,
+        bounded: bool = False,
     ) -> None:
+        """`bounded`: keep the policy's budgets, parking an entry when one is spent (a one-shot
+        command must end); the daemon and `flush` never give up on a retryable failure."""
         if spool.owner is None:
             raise SpoolBusy(str(spool.directory))
         self.spool = spool
         self.api = api
         self.gate = gate
         self.settings = settings or UploaderSettings()
-        self.policy = _unbounded(policy or RetryPolicy())
+        self.policy = (policy or RetryPolicy()) if bounded else _unbounded(policy or RetryPolicy())
         self.clock = clock
         self.only_recording = only_recording  # drive this local recording only (recorder upload)
         self.wake_event = threading.Event()
@@ -525,6 +528,7 @@ class Uploader:
     def _drop_url(self, rec: dict, media: dict, why: str) -> None:
         """Abandon an issued URL: the next request is a new logical one (new key); the server's
         media is counted as an orphan."""
+        log.info("media %s: %s; a new URL will be requested", media["id"], why)
         self.spool.add_orphan(media, rec["server_id"], why)
         self.spool.transition(
             "media",
@@ -537,7 +541,6 @@ class Uploader:
             url_expires_at=None,
             server_media_id=None,
         )
-        log.info("media %s: %s; asking for a new URL", media["id"], why)
 
     def _recreate(self, rec: dict, why: str) -> None:
         """The server lost the recording: every media goes back to captured (their server media are

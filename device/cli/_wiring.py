@@ -31,7 +31,11 @@ def api_client(config: Config) -> ApiClient:
 
 
 def uploader(
-    config: Config, spool: Spool, client: ApiClient, gate: UploadGate = ALLOW_ALL
+    config: Config,
+    spool: Spool,
+    client: ApiClient,
+    gate: UploadGate = ALLOW_ALL,
+    bounded: bool = False,
 ) -> Uploader:
     return Uploader(
         spool,
@@ -39,4 +43,5 @@ def uploader(
         gate=gate,
         policy=RetryPolicy.from_config(config.upload),
         settings=UploaderSettings.from_config(config),
+        bounded=bounded,
     )

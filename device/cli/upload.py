@@ -52,7 +52,8 @@ def _upload(args: argparse.Namespace) -> int:
             content_type=media.content_type,
             captured_at=clock.utc_iso(media.captured_at),
         )
-        worker = _wiring.uploader(config, spool, api)
+        # bounded: a retry budget spent parks the file (kept in the spool) and the command ends
+        worker = _wiring.uploader(config, spool, api, bounded=True)
         worker.only_recording = recording_id  # other spool entries are the daemon's (or flush's)
         worker.lift_auth_park()  # an explicit upload tries the (perhaps new) token at once
         worker.drain(until=lambda: _finished(worker, recording_id))
