@@ -20,20 +20,21 @@ SELECT m.id FROM media m INDEXED BY media_pending JOIN recordings r ON r.id = m.
 WHERE m.state IN ('captured', 'url_issued') AND m.parked_reason IS NULL
   AND m.captured_at IS NOT NULL AND m.next_attempt <= :now
   AND r.started_at IS NOT NULL AND r.parked_reason IS NULL AND r.next_attempt <= :now
+  AND (:rec IS NULL OR r.id = :rec)
 ORDER BY m.seq LIMIT 1
 """
 
 NEXT_COMPLETION_SQL = """
 SELECT r.id FROM recordings r
 WHERE r.state = 'created' AND r.closed = 1 AND r.parked_reason IS NULL AND r.next_attempt <= :now
+  AND (:rec IS NULL OR r.id = :rec)
   AND NOT EXISTS (SELECT 1 FROM media m WHERE m.recording_id = r.id
                   AND m.state IN ('adding', 'captured', 'url_issued'))
 ORDER BY r.seq LIMIT 1
 """
 
-# Work that is not runnable now but will be without anyone's help: backoff, or times not yet valid.
 READY_TO_COMPLETE = """
-r.state = 'created' AND r.closed = 1 AND r.parked_reason IS NULL
+r.state = 'created' AND r.closed = 1 AND r.parked_reason IS NULL AND (:rec IS NULL OR r.id = :rec)
 AND NOT EXISTS (SELECT 1 FROM media m WHERE m.recording_id = r.id
                 AND m.state IN ('adding', 'captured', 'url_issued'))
 """
@@ -42,11 +43,11 @@ WAITING_SQL = f"""
 SELECT
   (SELECT MIN(m.next_attempt) FROM media m JOIN recordings r ON r.id = m.recording_id
     WHERE m.state IN ('captured', 'url_issued') AND m.parked_reason IS NULL
-      AND r.parked_reason IS NULL) AS media_due,
+      AND r.parked_reason IS NULL AND (:rec IS NULL OR r.id = :rec)) AS media_due,
   (SELECT MIN(r.next_attempt) FROM recordings r WHERE {READY_TO_COMPLETE}) AS recording_due,
   (SELECT COUNT(*) FROM media m JOIN recordings r ON r.id = m.recording_id
     WHERE m.state IN ('captured', 'url_issued') AND m.parked_reason IS NULL
-      AND r.parked_reason IS NULL) AS pending_media,
+      AND r.parked_reason IS NULL AND (:rec IS NULL OR r.id = :rec)) AS pending_media,
   (SELECT COUNT(*) FROM recordings r WHERE {READY_TO_COMPLETE}) AS pending_completions
 """
 
@@ -71,12 +72,14 @@ class Backlog:
         return not (self.pending_media or self.pending_completions)
 
 
-def next_work(spool: Spool, now: float) -> Work | None:
-    """The oldest runnable thing to do: complete a finished recording first, else the oldest media."""
-    row = spool.query_one(NEXT_COMPLETION_SQL, {"now": now})
+def next_work(spool: Spool, now: float, recording_id: str | None = None) -> Work | None:
+    """The oldest runnable thing to do: complete a finished recording first, else the oldest media
+    (only of `recording_id` when given: `recorder upload` drives its own file and nothing else)."""
+    params = {"now": now, "rec": recording_id}
+    row = spool.query_one(NEXT_COMPLETION_SQL, params)
     if row is not None:
         return Work("complete", spool.recording(row["id"]))
-    row = spool.query_one(NEXT_MEDIA_SQL, {"now": now})
+    row = spool.query_one(NEXT_MEDIA_SQL, params)
     if row is None:
         return None
     media = spool.media(row["id"])
@@ -86,7 +89,7 @@ def next_work(spool: Spool, now: float) -> Work | None:
     return Work("url" if media["state"] == "captured" else "put", recording, media)
 
 
-def backlog(spool: Spool) -> Backlog:
-    row = spool.query_one(WAITING_SQL)
+def backlog(spool: Spool, recording_id: str | None = None) -> Backlog:
+    row = spool.query_one(WAITING_SQL, {"rec": recording_id})
     dues = [d for d in (row["media_due"], row["recording_due"]) if d is not None]
     return Backlog(row["pending_media"], row["pending_completions"], min(dues) if dues else None)

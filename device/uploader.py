@@ -115,6 +115,7 @@ class Uploader:
         policy: RetryPolicy | None = None,
         settings: UploaderSettings | None = None,
         clock: Callable[[], float] = time.time,
+        only_recording: str | None = None,
         bounded: bool = False,
     ) -> None:
         """`bounded`: keep the policy's budgets, parking an entry when one is spent (a one-shot
@@ -127,6 +128,7 @@ class Uploader:
         self.settings = settings or UploaderSettings()
         self.policy = (policy or RetryPolicy()) if bounded else _unbounded(policy or RetryPolicy())
         self.clock = clock
+        self.only_recording = only_recording  # drive this local recording only (recorder upload)
         self.wake_event = threading.Event()
         self._hold_until = 0.0  # worker-wide backoff: the link or the server asked us to wait
         self._logged: set[tuple[str, str]] = set()
@@ -141,7 +143,7 @@ class Uploader:
         held = self._held(now)
         if held is not None:
             return held
-        work = next_work(self.spool, now)
+        work = next_work(self.spool, now, self.only_recording)
         if work is None:
             return self._idle(now)
         decision = self.gate.before_file(work.media["size"] if work.media else 0)
@@ -209,6 +211,11 @@ class Uploader:
         self._hold_until = 0.0
         return n
 
+    def lift_auth_park(self) -> None:
+        """Try the token again now (after `recorder provision`), without unparking anything else."""
+        with self.spool.tx() as conn:
+            conn.execute("DELETE FROM meta WHERE key IN (?, ?)", (AUTH_PARK_KEY, AUTH_REASON_KEY))
+
     def parked(self) -> list[dict[str, Any]]:
         """Entries that will not move without help (or, for `unauthorized`, only slowly)."""
         rows = self.spool.query(
@@ -234,7 +241,7 @@ class Uploader:
         return None
 
     def _idle(self, now: float) -> StepResult:
-        left = backlog(self.spool)
+        left = backlog(self.spool, self.only_recording)
         if left.empty:
             return StepResult("idle", True, "nothing pending", None)
         due = left.next_due if left.next_due is not None else now
@@ -534,7 +541,6 @@ class Uploader:
             url_expires_at=None,
             server_media_id=None,
         )
-        log.info("media %s: %s; asking for a new URL", media["id"], why)
 
     def _recreate(self, rec: dict, why: str) -> None:
         """The server lost the recording: every media goes back to captured (their server media are
@@ -581,9 +587,7 @@ class Uploader:
         return True
 
     def _quarantine(self, rec: dict, media: dict, reason: str) -> None:
-        if media.get("server_media_id"):
-            self.spool.add_orphan(media, rec["server_id"], reason)
-        self.spool.quarantine(media["id"], reason)
+        self.spool.quarantine(media["id"], reason)  # counts an issued server media as an orphan
 
 
 def new_key(prefix: str) -> str:

@@ -116,7 +116,8 @@ def test_crash_at_every_point(backend, rig_factory, point):
         result = finish(rig, files)
         torn = point == "spool.media.quarantined"
         assert result.done and len(result.parked) == int(torn), result
-        rig.check_delivered(files, quarantined=int(torn))
+        figures = rig.check_delivered(files, quarantined=int(torn))
+        print(f"crash at {point}: survived, {figures}")
     finally:
         backend.clear_faults()
 

@@ -32,7 +32,7 @@ ALONE = [
     ("upload_url", "expired_url", {}),
     ("upload_url", "http_url", {}),
     ("s3_put", "cut_put", {"after_bytes": 70_000}),
-    ("s3_put", "stall_put", {"seconds": 4.0, "after_bytes": 70_000}),
+    ("s3_put", "stall_put", {"seconds": 2.5, "after_bytes": 70_000}),
     ("s3_put", "slow_down", {}),
 ]
 
@@ -65,7 +65,8 @@ def test_fault_alone_then_recovery(faults, rig_factory, endpoint, kind, params):
     rig = rig_factory(faults, "f")
     files = rig.make_files(2)
     rig.enqueue(files)
-    faults.set_faults([rule(rig, endpoint, kind, calls=(1, 2), **params)])
+    calls = (1,) if params.get("status") == 429 else (1, 2)  # a 429 waits for the real reset
+    faults.set_faults([rule(rig, endpoint, kind, calls=calls, **params)])
     result = rig.flush(timeout=30)
     assert result.done and not result.parked, result
     assert served(rig), "the fault was never served"
@@ -160,4 +161,17 @@ def test_conflict_on_complete_means_completed(backend, rig_factory):
         api.complete(rec["server_id"], idempotency_key="someone-else-1")
         assert worker.drain(time.monotonic() + 20).done
         assert spool.recording(rec["id"])["state"] == "completed"
+    rig.check_delivered(files)
+
+
+def test_a_failure_streak_is_logged_once(faults, rig_factory, caplog):
+    rig = rig_factory(faults, "log")
+    files = rig.make_files(1)
+    rig.enqueue(files)
+    faults.set_faults([rule(rig, "upload_url", "status", calls=(1, 2, 3, 4), status=503)])
+    with caplog.at_level("DEBUG", logger="device.uploader"):
+        assert rig.flush(timeout=30).done
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and "retrying" in r.message]
+    assert len(warnings) == 1, [r.message for r in warnings]
+    assert len([r for r in caplog.records if "failed again" in r.message]) == 3
     rig.check_delivered(files)

@@ -28,15 +28,19 @@ def test_enqueue_flush_status_cli(backend, rig_factory):
 
 
 def test_upload_goes_through_the_spool(backend, rig_factory):
+    """`recorder upload` enqueues and drives its own recording only; other entries wait."""
     rig = rig_factory(backend, "up")
-    [f] = rig.make_files(1)
+    f, other = rig.make_files(2)
+    [other_id] = rig.enqueue([other])
     out = rig.recorder("upload", str(f), "--type", "audio", "--captured-at", T0, check=0)
     reply = json.loads(out.stdout)
     assert reply["id"].startswith("rec_") and reply["status"] != "pending"
     assert reply["started_at"].startswith("2026-12-04T10:00:00")
     with rig.spool() as spool:
         assert spool.counts()["uploaded"] == 1 and spool.counts()["recordings_completed"] == 1
-    rig.check_delivered([f])
+        assert spool.media(other_id)["state"] == "captured"
+    assert rig.flush(timeout=20).done
+    rig.check_delivered([f, other])
 
 
 def test_a_captured_recording_waits_for_times_and_close(backend, rig_factory):
@@ -175,3 +179,14 @@ def test_torn_files_are_quarantined_not_uploaded(backend, rig_factory):
     assert md5_hex(files[0]) not in stored and md5_hex(files[1]) not in stored
     with rig.spool() as spool:
         assert Path(spool.media_path(spool.media(ids[0]))).parent.name == "quarantine"
+
+
+def test_flush_over_https_with_the_private_ca(tls_backend, rig_factory, monkeypatch):
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):  # the admin session must use the test CA
+        monkeypatch.delenv(name, raising=False)
+    rig = rig_factory(tls_backend, "tls")
+    files = rig.make_files(2)
+    rig.enqueue(files)
+    assert "ca_bundle" in rig.config_path.read_text()
+    assert rig.recorder("flush", "--timeout", "30").returncode == 0
+    rig.check_delivered(files)

@@ -1,5 +1,6 @@
 """`recorder upload FILE --type T`: the file becomes its own recording in the spool, and the worker
-drives it (with every retry the daemon would make) until the recording is completed.
+drives it (with every retry the daemon would make) until the recording is completed; other entries
+of the spool are left to the daemon or `recorder flush`.
 
 Validates locally first (content type, readable file), enqueues (the original is only read), then
 runs the uploader oldest first until this recording is completed, and prints the completed recording
@@ -45,14 +46,16 @@ def _upload(args: argparse.Namespace) -> int:
     media = describe_file(args.file, args.type, args.content_type, _captured_at(args))
     config = load_config(args)
     with _wiring.open_spool(config) as spool, _wiring.api_client(config) as api:
-        # bounded: a retry budget spent parks the file (kept in the spool) and the command ends
-        worker = _wiring.uploader(config, spool, api, bounded=True)
         recording_id, _ = spool.enqueue(
             media.path,
             type=media.type,
             content_type=media.content_type,
             captured_at=clock.utc_iso(media.captured_at),
         )
+        # bounded: a retry budget spent parks the file (kept in the spool) and the command ends
+        worker = _wiring.uploader(config, spool, api, bounded=True)
+        worker.only_recording = recording_id  # other spool entries are the daemon's (or flush's)
+        worker.lift_auth_park()  # an explicit upload tries the (perhaps new) token at once
         worker.drain(until=lambda: _finished(worker, recording_id))
         row = spool.recording(recording_id)
         if row["state"] != "completed":

@@ -398,6 +398,9 @@ class Spool:
         if source.exists():
             files.move_durably(source, target)
         log.warning("media %s quarantined: %s", media_id, reason)
+        if row["server_media_id"]:  # a URL was issued for it: the server media is abandoned
+            server_rec = self.recording(row["recording_id"])["server_id"]
+            self.add_orphan(row, server_rec, reason)
         self.transition(
             "media",
             media_id,
