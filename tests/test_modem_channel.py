@@ -69,8 +69,9 @@ def peer(tmp_path: Path) -> Iterator[Peer]:
 
 @pytest.fixture
 def channel(peer: Peer) -> Iterator[AtChannel]:
-    ch = AtChannel(lambda: open_port(str(peer.link)), "peer", reopen_interval_s=0.05,
-                   sync_timeout_s=0.3)
+    ch = AtChannel(
+        lambda: open_port(str(peer.link)), "peer", reopen_interval_s=0.05, sync_timeout_s=0.3
+    )
     ch.open()
     yield ch
     ch.close()

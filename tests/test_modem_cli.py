@@ -15,8 +15,13 @@ from tests.fixtures.modem import FAST
 
 def recorder(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "device.cli", *args], capture_output=True,
-                          text=True, timeout=60, env=full_env)
+    return subprocess.run(
+        [sys.executable, "-m", "device.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=full_env,
+    )
 
 
 def fast_env() -> dict[str, str]:
@@ -26,12 +31,30 @@ def fast_env() -> dict[str, str]:
 def test_status_json_with_only_a_port(fake_modem_process, tmp_path: Path) -> None:
     """A hardware engineer with nothing but the port: no config file needed."""
     port = fake_modem_process("roaming")
-    done = recorder("--config", str(tmp_path / "absent.toml"), "modem", "status", "--json",
-                    "--port", port, env=fast_env())
+    done = recorder(
+        "--config",
+        str(tmp_path / "absent.toml"),
+        "modem",
+        "status",
+        "--json",
+        "--port",
+        port,
+        env=fast_env(),
+    )
     assert done.returncode == 0, done.stderr
     status = json.loads(done.stdout)
-    for key in ("sim", "registration", "operator", "access_technology", "signal_dbm", "rssi",
-                "ber", "imei", "iccid", "data_session"):
+    for key in (
+        "sim",
+        "registration",
+        "operator",
+        "access_technology",
+        "signal_dbm",
+        "rssi",
+        "ber",
+        "imei",
+        "iccid",
+        "data_session",
+    ):
         assert key in status
     assert status["sim"] == "ready" and status["imei"] == "866425030123456"
     assert status["registration"] in ("roaming", "searching")  # 0.2 s into its timeline
@@ -50,8 +73,9 @@ def test_status_without_a_modem_says_what_is_missing(config_file, tmp_path: Path
     cfg = config_file({"api": {"base_url": "https://x.invalid"}})
     done = recorder("--config", str(cfg), "modem", "status")
     assert done.returncode == 2 and "modem.port" in done.stderr
-    gone = recorder("--config", str(cfg), "modem", "status", "--port", str(tmp_path / "ttyNONE"),
-                    env=fast_env())
+    gone = recorder(
+        "--config", str(cfg), "modem", "status", "--port", str(tmp_path / "ttyNONE"), env=fast_env()
+    )
     assert gone.returncode == 1 and "ttyNONE" in gone.stderr
 
 
@@ -62,22 +86,47 @@ def test_bad_apn_table_names_the_key(config_file, tmp_path: Path) -> None:
 
 
 def test_fake_modem_lists_scenarios_and_rejects_unknown() -> None:
-    listed = subprocess.run([sys.executable, "-m", "tools.fake_modem.cli", "--list"],
-                            capture_output=True, text=True, timeout=30)
+    listed = subprocess.run(
+        [sys.executable, "-m", "tools.fake_modem.cli", "--list"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     names = {line.split()[0] for line in listed.stdout.splitlines()}
-    assert {"normal", "roaming", "sim_absent", "pin_required", "searching", "denied", "no_signal",
-            "pdp_deact", "reboot", "garbage", "slow", "hang", "echo_on", "port_vanish",
-            "roaming_to_home"} <= names
-    bad = subprocess.run([sys.executable, "-m", "tools.fake_modem.cli", "--scenario", "nope"],
-                         capture_output=True, text=True, timeout=30)
+    assert {
+        "normal",
+        "roaming",
+        "sim_absent",
+        "pin_required",
+        "searching",
+        "denied",
+        "no_signal",
+        "pdp_deact",
+        "reboot",
+        "garbage",
+        "slow",
+        "hang",
+        "echo_on",
+        "port_vanish",
+        "roaming_to_home",
+    } <= names
+    bad = subprocess.run(
+        [sys.executable, "-m", "tools.fake_modem.cli", "--scenario", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert bad.returncode == 2 and "nope" in bad.stderr and "normal" in bad.stderr
 
 
-@pytest.mark.parametrize("text,needle", [
-    ('[sim]\nstate = "lost"\n', "sim.state"),
-    ("[faults]\nexplode = true\n", "faults.explode"),
-    ("[[registration]]\nstat = 1\n", "registration[0]"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ('[sim]\nstate = "lost"\n', "sim.state"),
+        ("[faults]\nexplode = true\n", "faults.explode"),
+        ("[[registration]]\nstat = 1\n", "registration[0]"),
+    ],
+)
 def test_scenario_errors_name_the_key(tmp_path: Path, text: str, needle: str) -> None:
     from tools.fake_modem import scenario
 

@@ -41,7 +41,11 @@ def test_sim_backend_reports_modem_address_and_counters(fake_modem) -> None:
         path.add_traffic(rx=1000, tx=250)
         info = path.info()
         assert (info.address, info.rx_bytes, info.tx_bytes, info.simulated) == (
-            "10.64.12.7", 1000, 250, True)
+            "10.64.12.7",
+            1000,
+            250,
+            True,
+        )
         assert modem.deactivate_data().data_session == "down" and not path.info().up
 
 

@@ -67,7 +67,11 @@ def test_normal(fake_modem) -> None:
         wait_for(registered(modem))
         st = modem.poll()
         assert (st.sim, st.registration, st.operator, st.access_technology) == (
-            "ready", "home", "Telekom.de", "LTE")
+            "ready",
+            "home",
+            "Telekom.de",
+            "LTE",
+        )
         assert (st.signal_dbm, st.rssi, st.ber) == (-75, 19, None)
         assert (st.imei, st.iccid) == ("866425030123456", "89490200001234567890")
         assert st.data_session == "up" and st.data_address == "10.64.12.7"
@@ -75,8 +79,18 @@ def test_normal(fake_modem) -> None:
         assert {"registered", "data_up", "signal"} <= set(kinds(events))
         assert fake.engine.echo is False and fake.engine.cmee == 2
         assert 'AT+CGDCONT=1,"IP","internet"' in fake.engine.commands
-        assert set(st.to_json()) >= {"sim", "registration", "operator", "access_technology",
-                                     "signal_dbm", "rssi", "ber", "imei", "iccid", "data_session"}
+        assert set(st.to_json()) >= {
+            "sim",
+            "registration",
+            "operator",
+            "access_technology",
+            "signal_dbm",
+            "rssi",
+            "ber",
+            "imei",
+            "iccid",
+            "data_session",
+        }
 
 
 def test_roaming(fake_modem) -> None:
@@ -165,10 +179,16 @@ def test_spontaneous_reboot_recovers(fake_modem) -> None:
     with driver(fake) as (modem, events), watching(modem):
         wait_for(lambda: "restarted" in kinds(events), 6)
         # brought up again: echo off, registration URCs back on, registered, data up
-        wait_for(lambda: fake.engine.reset_count == 1 and not fake.engine.echo
-                 and fake.engine.reg_mode["CEREG"] == 2
-                 and modem.current.registration == "home" and modem.current.data_session == "up",
-                 6)
+        wait_for(
+            lambda: (
+                fake.engine.reset_count == 1
+                and not fake.engine.echo
+                and fake.engine.reg_mode["CEREG"] == 2
+                and modem.current.registration == "home"
+                and modem.current.data_session == "up"
+            ),
+            6,
+        )
 
 
 def test_garbage_bytes_do_not_break_the_channel(fake_modem) -> None:
@@ -214,8 +234,9 @@ def test_port_vanishes_and_returns(fake_modem) -> None:
     fake = fake_modem("port_vanish")
     with driver(fake) as (modem, events), watching(modem):
         wait_for(lambda: "port_back" in kinds(events), 6)
-        wait_for(lambda: modem.current.registration == "home"
-                 and modem.current.data_session == "up", 6)
+        wait_for(
+            lambda: modem.current.registration == "home" and modem.current.data_session == "up", 6
+        )
         assert kinds(events).index("port_lost") < kinds(events).index("port_back")
         assert fake.vanish_count == 1
 
@@ -251,8 +272,13 @@ def test_ladder_ends_with_the_hardware_hook(fake_modem, tmp_path) -> None:
 
 def test_apn_table_and_auth_quectel(fake_modem) -> None:
     fake = fake_modem("roaming")
-    with driver(fake, apn_table="20404=live.vodafone.com", apn_user="u", apn_password="s3cret",
-                apn_auth="chap") as (modem, _):
+    with driver(
+        fake,
+        apn_table="20404=live.vodafone.com",
+        apn_user="u",
+        apn_password="s3cret",
+        apn_auth="chap",
+    ) as (modem, _):
         wait_for(registered(modem, "roaming"))
         modem.status()
         assert modem.configure_apn() == "live.vodafone.com"

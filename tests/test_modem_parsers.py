@@ -89,7 +89,12 @@ def test_network_time(v: dict) -> None:
 def test_pdp_and_identity_vectors() -> None:
     (c,) = VECTORS["cgdcont"]
     ctx = parsers.parse_cgdcont(c["input"])
-    assert (ctx.cid, ctx.pdp_type, ctx.apn, ctx.address) == (c["cid"], c["pdp_type"], c["apn"], None)
+    assert (ctx.cid, ctx.pdp_type, ctx.apn, ctx.address) == (
+        c["cid"],
+        c["pdp_type"],
+        c["apn"],
+        None,
+    )
     (q,) = VECTORS["qiact"]
     assert parsers.parse_qiact(q["input"]) == (q["cid"], q["active"], q["address"])
     (i,) = VECTORS["iccid"]

@@ -17,8 +17,8 @@ log = logging.getLogger("recorder")
 def load_config(args: argparse.Namespace, require_api: bool = True) -> config_mod.Config:
     """Load the config named by --config; warn about unknown keys; apply log.level."""
     result = config_mod.load(args.config, require_api=require_api)
-    if not args.log_level:
-        logsetup.configure(result.config.log.level)
+    cfg = result.config.log
+    logsetup.configure(args.log_level or cfg.level, cfg.file, cfg.max_kib, cfg.backups)
     for warning in result.warnings:
         log.warning("%s", warning)
     return result.config

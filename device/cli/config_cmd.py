@@ -11,7 +11,9 @@ from device import config as config_mod
 def register(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser("config", help="check a config file or list every key")
     sub = p.add_subparsers(dest="config_verb", required=True)
-    check = sub.add_parser("check", help="validate; unknown keys fail here (they only warn elsewhere)")
+    check = sub.add_parser(
+        "check", help="validate; unknown keys fail here (they only warn elsewhere)"
+    )
     check.set_defaults(handler=_check)
     keys = sub.add_parser("keys", help="list every key with its default and what is allowed")
     keys.set_defaults(handler=_keys)

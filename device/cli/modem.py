@@ -18,8 +18,18 @@ from device import config as config_mod
 from device.cli.common import load_config, print_json
 from hal.modem import Modem, ModemError, ModemEvent, ModemSettings, ModemStatus
 
-FIELDS = ("sim", "registration", "operator", "access_technology", "signal_dbm", "rssi", "ber",
-          "imei", "iccid", "data_session")
+FIELDS = (
+    "sim",
+    "registration",
+    "operator",
+    "access_technology",
+    "signal_dbm",
+    "rssi",
+    "ber",
+    "imei",
+    "iccid",
+    "data_session",
+)
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -28,9 +38,11 @@ def register(verbs: argparse._SubParsersAction) -> None:
     status = sub.add_parser("status", help="query the modem once and print its state")
     _common(status)
     status.add_argument("--json", action="store_true", help="print JSON")
-    status.add_argument("--connect", action="store_true",
-                        help="wait for registration, then activate the data session "
-                        "(APN from config)")
+    status.add_argument(
+        "--connect",
+        action="store_true",
+        help="wait for registration, then activate the data session (APN from config)",
+    )
     status.set_defaults(handler=_status)
     watch = sub.add_parser("watch", help="print modem events as JSON lines until the duration ends")
     _common(watch)
@@ -39,8 +51,12 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", default="", help="AT port (device, by-id path or pyserial URL); "
-                   "overrides modem.port and makes the config file optional")
+    p.add_argument(
+        "--port",
+        default="",
+        help="AT port (device, by-id path or pyserial URL); "
+        "overrides modem.port and makes the config file optional",
+    )
     p.add_argument("--baudrate", type=int, default=0, help="override modem.baudrate")
 
 
@@ -60,8 +76,12 @@ def settings_from(args: argparse.Namespace) -> ModemSettings:
     except ValueError as exc:
         raise config_mod.ConfigError("modem", cfg.source, str(exc)) from exc
     if not settings.port:
-        raise config_mod.ConfigError("modem.port", cfg.source, "is empty: no modem configured",
-                                     "a device path or pyserial URL, or pass --port")
+        raise config_mod.ConfigError(
+            "modem.port",
+            cfg.source,
+            "is empty: no modem configured",
+            "a device path or pyserial URL, or pass --port",
+        )
     return settings
 
 
@@ -92,8 +112,17 @@ def _connect(modem: Modem) -> ModemStatus:
 
 def _print_human(status: ModemStatus) -> None:
     data = status.to_json()
-    for key in FIELDS + ("mcc_mnc", "band", "rsrp_dbm", "sinr_db", "network_time", "model",
-                         "revision", "data_address", "port"):
+    for key in FIELDS + (
+        "mcc_mnc",
+        "band",
+        "rsrp_dbm",
+        "sinr_db",
+        "network_time",
+        "model",
+        "revision",
+        "data_address",
+        "port",
+    ):
         value = data[key]
         print(f"{key:18} {'-' if value is None else value}")
     for error in status.errors:
@@ -105,8 +134,12 @@ def _watch(args: argparse.Namespace) -> int:
     stop = threading.Event()
 
     def show(event: ModemEvent) -> None:
-        line = {"t": round(time.time(), 3), "event": event.kind, "detail": event.detail,
-                **{k: event.status.to_json()[k] for k in FIELDS}}
+        line = {
+            "t": round(time.time(), 3),
+            "event": event.kind,
+            "detail": event.detail,
+            **{k: event.status.to_json()[k] for k in FIELDS},
+        }
         print(json.dumps(line), flush=True)
 
     try:

@@ -18,7 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     names = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
     unknown = set(args.only) - set(names)
     if unknown:
-        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}; have: {', '.join(names)}")
+        parser.error(
+            f"unknown benchmark(s): {', '.join(sorted(unknown))}; have: {', '.join(names)}"
+        )
     for name in args.only or names:
         print(f"\n=== bench {name} ===", flush=True)
         importlib.import_module(f"tools.bench.{name}").run(args)

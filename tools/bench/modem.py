@@ -14,8 +14,7 @@ from hal.modem import Modem, ModemSettings
 from tools.fake_modem import scenario
 from tools.fake_modem.server import FakeModem
 
-FAST = dict(timeout_default_s=1.0, timeout_reset_s=3.0, poll_interval_s=0.1,
-            reopen_interval_s=0.05)
+FAST = dict(timeout_default_s=1.0, timeout_reset_s=3.0, poll_interval_s=0.1, reopen_interval_s=0.05)
 
 
 def _timed(fn) -> float:
@@ -34,8 +33,10 @@ def run(args: argparse.Namespace) -> None:
             commands = len(fake.engine.commands)
             modem.close()
         print(f"bring-up                 {up:8.1f} ms")
-        print(f"status() median/max      {statistics.median(times):8.1f} / {max(times):.1f} ms "
-              f"({rounds} rounds, {commands} AT commands in all)")
+        print(
+            f"status() median/max      {statistics.median(times):8.1f} / {max(times):.1f} ms "
+            f"({rounds} rounds, {commands} AT commands in all)"
+        )
         print(f"port vanish -> status ok {_vanish(Path(tmp)):8.1f} ms (port gone for 800 ms)")
 
 

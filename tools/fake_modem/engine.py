@@ -12,9 +12,17 @@ from collections.abc import Callable
 
 from tools.fake_modem.scenario import Scenario
 
-CME_TEXT = {3: "operation not allowed", 4: "operation not supported", 10: "SIM not inserted",
-            11: "SIM PIN required", 12: "SIM PUK required", 13: "SIM failure",
-            16: "incorrect password", 30: "no network service", 100: "unknown"}
+CME_TEXT = {
+    3: "operation not allowed",
+    4: "operation not supported",
+    10: "SIM not inserted",
+    11: "SIM PIN required",
+    12: "SIM PUK required",
+    13: "SIM failure",
+    16: "incorrect password",
+    30: "no network service",
+    100: "unknown",
+}
 QNW_ACT = {7: "FDD LTE", 2: "WCDMA", 0: "GSM", 3: "EDGE", 6: "HSPA+"}
 
 
@@ -136,8 +144,15 @@ class Engine:
         return [
             (r"AT", lambda now: ["OK"]),
             (r"ATE([01]?)", self._echo),
-            (r"ATI", lambda now: [idn["manufacturer"], idn["model"],
-                                  f"Revision: {idn['revision']}", "OK"]),
+            (
+                r"ATI",
+                lambda now: [
+                    idn["manufacturer"],
+                    idn["model"],
+                    f"Revision: {idn['revision']}",
+                    "OK",
+                ],
+            ),
             (r"AT\+CGMI", lambda now: [idn["manufacturer"], "OK"]),
             (r"AT\+CGMM", lambda now: [idn["model"], "OK"]),
             (r"AT\+(?:CGMR|GMR)", lambda now: [idn["revision"], "OK"]),
@@ -154,13 +169,21 @@ class Engine:
             (r"AT\+QCSQ", self._qcsq),
             (r"AT\+CESQ", self._cesq),
             (r"AT\+COPS\?", self._cops),
-            (r"AT\+COPS=\?", lambda now: [f'+COPS: (2,"{self.sc.network["operator"]}","",'
-                                          f'"{self.sc.network["mcc_mnc"]}",7),,(0-4),(0-2)', "OK"]),
+            (
+                r"AT\+COPS=\?",
+                lambda now: [
+                    f'+COPS: (2,"{self.sc.network["operator"]}","",'
+                    f'"{self.sc.network["mcc_mnc"]}",7),,(0-4),(0-2)',
+                    "OK",
+                ],
+            ),
             (r"AT\+COPS=.*", lambda now: ["OK"]),
             (r"AT\+QNWINFO", self._qnwinfo),
             (r'AT\+CGDCONT=1,"?([A-Z0-9]+)"?,"?([^"]*)"?', self._cgdcont),
-            (r"AT\+CGDCONT\?", lambda now: [f'+CGDCONT: 1,"IP","{self.apn}","0.0.0.0",0,0,0,0',
-                                            "OK"]),
+            (
+                r"AT\+CGDCONT\?",
+                lambda now: [f'+CGDCONT: 1,"IP","{self.apn}","0.0.0.0",0,0,0,0', "OK"],
+            ),
             (r"AT\+QICSGP=.*", lambda now: ["OK"]),
             (r"AT\+CGAUTH=.*", lambda now: ["OK"]),
             (r"AT\+(?:CGACT=1,1|QIACT=1)", self._activate),
@@ -217,7 +240,8 @@ class Engine:
             return self.cme(10)
         iccid = self.sc.identity["iccid"]
         line = {"QCCID": f"+QCCID: {iccid}F", "CCID": f'+CCID: "{iccid}"'}.get(
-            which.upper(), f"+ICCID: {iccid}")
+            which.upper(), f"+ICCID: {iccid}"
+        )
         return [line, "OK"]
 
     def _csq(self, now: float) -> list[str]:
@@ -244,8 +268,10 @@ class Engine:
         if not self.registered(now):
             return ["+QNWINFO: No Service", "OK"]
         act = QNW_ACT.get(int(self.net(now, "act")), "FDD LTE")
-        return [f'+QNWINFO: "{act}","{self.net(now, "mcc_mnc")}","{self.sc.network["band"]}",1300',
-                "OK"]
+        return [
+            f'+QNWINFO: "{act}","{self.net(now, "mcc_mnc")}","{self.sc.network["band"]}",1300',
+            "OK",
+        ]
 
     def _cgdcont(self, now: float, pdp_type: str, apn: str) -> list[str]:
         self.apn = apn
@@ -278,8 +304,11 @@ class Engine:
 
     def _cclk(self, now: float) -> list[str]:
         q = int(self.sc.network["tz_quarters"])
-        local = self._clock() + dt.timedelta(minutes=15 * q) if self.synced_time else dt.datetime(
-            2000, 1, 1)
+        local = (
+            self._clock() + dt.timedelta(minutes=15 * q)
+            if self.synced_time
+            else dt.datetime(2000, 1, 1)
+        )
         return [f'+CCLK: "{local:%y/%m/%d,%H:%M:%S}{q:+03d}"', "OK"]
 
     def _qlts(self, now: float) -> list[str]:
@@ -311,11 +340,23 @@ class Engine:
         self._power_on(now)
 
     def boot_burst(self) -> list[str]:
-        words = {"ready": "READY", "pin_required": "SIM PIN", "puk_required": "SIM PUK",
-                 "absent": "NOT READY"}
-        return ["RDY", "+CFUN: 1", f"+CPIN: {words[self.sim_state]}", "+QUSIM: 1",
-                "+QIND: SMS DONE"]
+        words = {
+            "ready": "READY",
+            "pin_required": "SIM PIN",
+            "puk_required": "SIM PUK",
+            "absent": "NOT READY",
+        }
+        return [
+            "RDY",
+            "+CFUN: 1",
+            f"+CPIN: {words[self.sim_state]}",
+            "+QUSIM: 1",
+            "+QIND: SMS DONE",
+        ]
 
 
-_BENIGN = re.compile(r"AT\+(CNMI|CMGF|CSCS|CLIP|CRC|CVHU|CSMS|CPMS|CMGL|CLCC|CSDH|CTZU|CTZR|QURCCFG"
-                     r"|CGEREP|QINDCFG|CSCA)\b.*", re.IGNORECASE)
+_BENIGN = re.compile(
+    r"AT\+(CNMI|CMGF|CSCS|CLIP|CRC|CVHU|CSMS|CPMS|CMGL|CLCC|CSDH|CTZU|CTZR|QURCCFG"
+    r"|CGEREP|QINDCFG|CSCA)\b.*",
+    re.IGNORECASE,
+)

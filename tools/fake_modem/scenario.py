@@ -19,8 +19,18 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "sim": ("state", "pin", "tries"),
     "network": ("operator", "mcc_mnc", "act", "band", "lac", "ci", "tz_quarters"),
     "data": ("address",),
-    "faults": ("leading_ff", "garbage_at", "reboot_at", "reboot_s", "reboot_vanishes",
-               "vanish_at", "vanish_for_s", "slow_s", "hang", "echo_stuck"),
+    "faults": (
+        "leading_ff",
+        "garbage_at",
+        "reboot_at",
+        "reboot_s",
+        "reboot_vanishes",
+        "vanish_at",
+        "vanish_for_s",
+        "slow_s",
+        "hang",
+        "echo_stuck",
+    ),
 }
 LISTS: dict[str, tuple[str, ...]] = {
     "registration": ("at", "stat", "operator", "mcc_mnc", "act"),
@@ -54,12 +64,24 @@ class Scenario:
 
 
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "identity": {"manufacturer": "Quectel", "model": "EC25", "revision": "EC25EFAR06A06M4G",
-                 "imei": "866425030123456", "iccid": "89490200001234567890",
-                 "imsi": "262011234567890"},
+    "identity": {
+        "manufacturer": "Quectel",
+        "model": "EC25",
+        "revision": "EC25EFAR06A06M4G",
+        "imei": "866425030123456",
+        "iccid": "89490200001234567890",
+        "imsi": "262011234567890",
+    },
     "sim": {"state": "ready", "pin": "1234", "tries": 3},
-    "network": {"operator": "Telekom.de", "mcc_mnc": "26201", "act": 7, "band": "LTE BAND 3",
-                "lac": "0502", "ci": "0404736D", "tz_quarters": 4},
+    "network": {
+        "operator": "Telekom.de",
+        "mcc_mnc": "26201",
+        "act": 7,
+        "band": "LTE BAND 3",
+        "lac": "0502",
+        "ci": "0404736D",
+        "tz_quarters": 4,
+    },
     "data": {"address": "10.64.12.7"},
 }
 
@@ -81,7 +103,9 @@ def load(name_or_file: str) -> Scenario:
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario (shipped: {', '.join(available())})") from None
+        raise ScenarioError(
+            f"{path}: no such scenario (shipped: {', '.join(available())})"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from exc
     return from_dict(path.stem, raw, str(path))
@@ -110,7 +134,9 @@ def _table(raw: dict[str, Any], section: str, keys: tuple[str, ...], source: str
         raise ScenarioError(f"{source}: [{section}] must be a table")
     for key in table:
         if key not in keys:
-            raise ScenarioError(f"{source}: unknown key {section}.{key} (allowed: {', '.join(keys)})")
+            raise ScenarioError(
+                f"{source}: unknown key {section}.{key} (allowed: {', '.join(keys)})"
+            )
     return table
 
 
