@@ -160,7 +160,13 @@ class ApiClient:
         log.debug("%s %s", method, path)
         with transport.mapped_errors(url):
             response = self.session.request(
-                method, url, json=body, headers=headers, timeout=self.timeout, stream=True
+                method,
+                url,
+                json=body,
+                headers=headers,
+                timeout=self.timeout,
+                stream=True,
+                allow_redirects=False,  # a redirect is an error here, never a resend elsewhere
             )
             with response:
                 raw = transport.read_capped(response, self.max_reply_bytes)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +49,25 @@ def _doc(text: str) -> dict[str, Any]:
     return {"doc": text}
 
 
+def _checked(check: Any, doc: str) -> dict[str, Any]:
+    """A key validated by `check(value) -> problem or ""` (formats a range or choice cannot say)."""
+    return {"check": check, "doc": doc}
+
+
+def _check_hhmm(value: str) -> str:
+    if value == "" or re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+        return ""
+    return f"{value!r} is not a time of day HH:MM (00:00 to 23:59)"
+
+
+def _check_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f"{value!r} is not a known IANA time zone (e.g. UTC, Europe/Berlin)"
+    return ""
+
+
 UPLOAD_MODES = ("auto", "wifi_only", "wifi_preferred", "4g_preferred", "4g_only", "ble_only")
 MEDIA_TYPES = ("audio", "image", "video")
 
@@ -81,9 +102,11 @@ class UploadConfig:
     allow_roaming: bool = False
     daily_cellular_mb: int = field(default=0, metadata=_rng(0, 10_000_000, "0: unlimited"))
     pause_below_battery_percent: int = field(default=15, metadata=_rng(0, 100))
-    off_peak_start: str = field(default="", metadata=_doc("HH:MM, empty: no window"))
-    off_peak_end: str = field(default="", metadata=_doc("HH:MM, empty: no window"))
-    timezone: str = field(default="UTC", metadata=_doc("IANA zone for midnight and off-peak"))
+    off_peak_start: str = field(default="", metadata=_checked(_check_hhmm, "HH:MM, empty: no window"))
+    off_peak_end: str = field(default="", metadata=_checked(_check_hhmm, "HH:MM, empty: no window"))
+    timezone: str = field(
+        default="UTC", metadata=_checked(_check_zone, "IANA zone for midnight and off-peak")
+    )
     url_expiry_margin_s: float = field(default=300.0, metadata=_rng(0, 3600))
     retry_base_s: float = field(default=1.0, metadata=_rng(0.001, 3600))
     retry_max_s: float = field(default=300.0, metadata=_rng(0.001, 86400))
@@ -146,6 +169,22 @@ class CameraConfig:
 
 
 @dataclass(frozen=True)
+class NetConfig:
+    backend: str = field(default="sysfs", metadata=_one_of("sysfs", "sim"))
+    wifi_interface: str = field(default="", metadata=_doc("e.g. wlan0; empty: the first wireless one"))
+    ethernet_interface: str = field(default="", metadata=_doc("e.g. eth0; empty: no Ethernet link"))
+    cellular_interface: str = field(default="", metadata=_doc("e.g. wwan0; empty: modem.interface"))
+    sim_file: str = field(default="", metadata=_doc("JSON link state for backend sim"))
+
+
+@dataclass(frozen=True)
+class PowerConfig:
+    backend: str = field(default="sysfs", metadata=_one_of("sysfs", "sim"))
+    sysfs_root: str = field(default="/sys/class/power_supply", metadata=_doc("power_supply class"))
+    sim_file: str = field(default="", metadata=_doc("JSON battery state for backend sim"))
+
+
+@dataclass(frozen=True)
 class CaptureConfig:
     max_duration_seconds: float = field(default=3600.0, metadata=_rng(1, 86400))
     time_policy: str = field(
@@ -201,6 +240,8 @@ class Config:
     spool: SpoolConfig = field(default_factory=SpoolConfig)
     upload: UploadConfig = field(default_factory=UploadConfig)
     modem: ModemConfig = field(default_factory=ModemConfig)
+    net: NetConfig = field(default_factory=NetConfig)
+    power: PowerConfig = field(default_factory=PowerConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
@@ -250,9 +291,17 @@ def load(
         table = raw.get(name, {}) if isinstance(raw.get(name, {}), dict) else {}
         sections[name] = _build_section(name, cls, table, env, source, warnings)
     config = Config(**sections, source=source)
+    _check_together(config.upload, source)
     if require_api and not config.api.base_url:
         raise ConfigError("api.base_url", source, "is required", "an http(s) URL")
     return LoadResult(config, tuple(warnings))
+
+
+def _check_together(upload: UploadConfig, source: str) -> None:
+    """Keys that only make sense as a pair."""
+    if bool(upload.off_peak_start) != bool(upload.off_peak_end):
+        missing = "upload.off_peak_end" if upload.off_peak_start else "upload.off_peak_start"
+        raise ConfigError(missing, source, "the off-peak window needs both start and end", "HH:MM")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -332,6 +381,9 @@ def _check_allowed(key: str, source: str, value: Any, fld: Any) -> None:
     lo, hi = meta.get("min"), meta.get("max")
     if lo is not None and value < lo or hi is not None and value > hi:
         raise ConfigError(key, source, f"{value!r} is out of range", f"{lo} to {hi}")
+    problem = meta["check"](value) if "check" in meta else ""
+    if problem:
+        raise ConfigError(key, source, problem)
 
 
 def _tname(value: Any) -> str:

@@ -59,7 +59,10 @@ def mapped_errors(url: str) -> Iterator[None]:
     try:
         yield
     except requests.exceptions.SSLError as exc:
-        raise TlsError(url, _reason(exc)) from None
+        # A certificate that does not verify is final; any other TLS failure (an EOF when the
+        # peer cuts the connection mid-body) is a lost connection like any other.
+        cls = TlsError if _find(exc, _VERIFY_ERRORS) else ReplyLost
+        raise cls(url, _reason(exc)) from None
     except (requests.exceptions.ConnectTimeout, requests.exceptions.ProxyError) as exc:
         raise ConnectFailed(url, _reason(exc)) from None
     except requests.exceptions.ConnectionError as exc:
@@ -71,6 +74,25 @@ def mapped_errors(url: str) -> Iterator[None]:
         raise ReplyLost(url, _reason(exc)) from None
     except requests.exceptions.RequestException as exc:
         raise TransportError(url, _reason(exc)) from None
+
+
+_VERIFY_ERRORS = (ssl.SSLCertVerificationError, ssl.CertificateError)
+
+
+def _find(exc: BaseException, types: tuple[type[BaseException], ...]) -> bool:
+    """True when an exception of `types` is in the chain (reason, args[0], cause, context)."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        if isinstance(item, types):
+            return True
+        seen.add(id(item))
+        args0 = item.args[0] if item.args else None
+        todo += [getattr(item, "reason", None), args0, item.__cause__, item.__context__]
+    return False
 
 
 def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:

@@ -49,9 +49,10 @@ class PcmRing:
     def write(self, data: bytes, end_monotonic_ns: int) -> None:
         """Producer: append `data` whose last byte was captured at `end_monotonic_ns`. Never blocks
         on the consumer; overwrites the oldest unread bytes when full."""
-        if len(data) > self.capacity:
-            data = data[-self.capacity :]  # only the newest capacity bytes can be kept
+        skipped = max(0, len(data) - self.capacity)  # only the newest capacity bytes fit
+        data = data[skipped:]
         with self._cond:
+            self._written += skipped
             self._copy_in(data)
             self._written += len(data)
             self._anchors.append((self._written, end_monotonic_ns))

@@ -45,7 +45,8 @@ def put(
 ) -> requests.Response:
     headers = {**grant["headers"], **kwargs.pop("headers", {})}
     kwargs.setdefault("verify", backend.ca_file or True)
-    return requests.put(grant["upload_url"], data=data, headers=headers, timeout=30, **kwargs)
+    kwargs.setdefault("timeout", 30)
+    return requests.put(grant["upload_url"], data=data, headers=headers, **kwargs)
 
 
 def complete(backend: BenchBackend, device: Device, rec_id: str) -> requests.Response:

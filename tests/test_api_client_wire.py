@@ -21,6 +21,7 @@ from device.api_errors import (
     NotFound,
     RateLimited,
     ServerError,
+    TlsError,
     Unauthorized,
 )
 
@@ -178,3 +179,9 @@ def test_api_sockets_bind_to_the_source_address(scripted_peer):
     scripted_peer.reply_with("200 OK", {}, b'{"status": "ok"}')
     api(scripted_peer, source_address="127.0.0.2").heartbeat({})
     assert scripted_peer.seen[0].client == "127.0.0.2"
+
+
+def test_a_certificate_that_does_not_verify_is_a_tls_error(tls_backend):
+    """The system CAs do not know the bench CA: a clear, final TlsError (not retried)."""
+    with pytest.raises(TlsError, match="certificate verify failed"):
+        ApiClient(tls_backend.base_url, TOKEN).heartbeat({})

@@ -294,3 +294,11 @@ def test_unbind_and_revoke_and_bind(backend):
     assert unbound["bound"] is False and unbound["has_token"] is False
     assert call(backend, fresh, "POST", "/devices/me/heartbeat", json={}).status_code == 401
     assert backend.admin("POST", "/_admin/devices/dev_nope/unbind").status_code == 404
+
+
+def test_chunked_or_oversized_request_bodies_are_refused(backend):
+    dev = backend.new_device()
+    chunked = call(backend, dev, "POST", "/recordings", data=iter([b"{}"]))
+    assert chunked.status_code == 411 and chunked.json()["error"]["code"] == "length_required"
+    huge = call(backend, dev, "POST", "/recordings", data=b" " * (1024 * 1024 + 1))
+    assert huge.status_code == 413

@@ -59,3 +59,11 @@ def test_frame_ring_drops_oldest_and_counts() -> None:
     got = [ring.get() for _ in range(4)]
     assert [g.item for g in got[:3]] == [b"\x07", b"\x08", b"\x09"]
     assert [g.sequence for g in got[:3]] == [7, 8, 9] and got[3] is None
+
+
+def test_pcm_ring_write_larger_than_capacity_keeps_positions() -> None:
+    ring = PcmRing(capacity=4, bytes_per_second=4)
+    ring.write(b"0123456789", 10)
+    chunk = ring.read(100, timeout=0)
+    assert chunk.data == b"6789" and chunk.position == 6 and chunk.lost_before == 6
+    assert chunk.monotonic_ns == 10 - 1_000_000_000  # 4 bytes before the end at 4 bytes/s

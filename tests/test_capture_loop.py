@@ -30,7 +30,7 @@ ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 def config(
     codec: str = "opus",
-    speed: float = 40.0,
+    speed: float = 20.0,
     rate: int = 16000,
     segment: float = 1.0,
     camera: str = "none",
@@ -47,7 +47,7 @@ def config(
             segment_seconds=segment,
             # The sim source runs `speed` times faster than real time: size the ring in audio
             # seconds so it still holds several wall-clock seconds of scheduling jitter.
-            buffer_seconds=min(600.0, 5.0 * speed),
+            buffer_seconds=min(600.0, 6.0 * speed),
         ),
         camera=CameraConfig(backend=camera, interval_seconds=interval, width=160, height=96),
         capture=CaptureConfig(time_policy=policy),

@@ -6,6 +6,7 @@ signal, PDP) from the scenario files in tools/scenarios/.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -135,8 +136,10 @@ def test_pin_required_enters_configured_pin(fake_modem) -> None:
 
 
 def test_wrong_pin_is_tried_once_per_sim(fake_modem, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
     fake = fake_modem("pin_required")
     with driver(fake, pin="9999") as (modem, _):
+        assert "9999" not in repr(modem.settings)
         with pytest.raises(SimError) as info:
             modem.poll()
         assert info.value.state == "pin_required" and "not be retried" in str(info.value)

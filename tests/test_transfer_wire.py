@@ -7,7 +7,10 @@ arbitrary XML error. Runs against the real S3 server are in test_upload_backend.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -154,3 +157,28 @@ def test_sockets_bind_to_the_source_address_the_policy_picked(tmp_path, scripted
     scripted_peer.reply_with("200 OK", {})
     put_file(f"{scripted_peer.url}/b/k", {}, path, source_address="127.0.0.2")
     assert scripted_peer.seen[0].client == "127.0.0.2"
+
+
+def test_one_gib_put_stays_within_the_memory_bound(tmp_path, scripted_peer):
+    """Peak RSS growth of a 1 GiB PUT with 256 KiB chunks, measured in its own process.
+
+    The sink is the scripted peer (a fast discard): the bound is the client's; the same PUT to
+    SeaweedFS through the bench backend takes ~50 s here and is measured by `make bench`.
+    """
+    path = tmp_path / "big.bin"
+    with path.open("wb") as fh:
+        fh.truncate(1 << 30)  # sparse: every byte is still read and sent
+    scripted_peer.hash_body = False
+    scripted_peer.reply_with("200 OK", {"ETag": '"cd573cfaace07e7949bc0c46028904ff"'})
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.rss_put", f"{scripted_peer.url}/b/k?{SIG}", str(path), "256"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout)
+    assert figures["bytes_sent"] == scripted_peer.seen[0].body_len == 1 << 30
+    assert figures["md5"] == "cd573cfaace07e7949bc0c46028904ff"
+    assert figures["growth_kib"] <= 16 * 1024, figures

@@ -138,6 +138,7 @@ class CaptureController:
         if self._session and self._session is not self._collected:
             for key, value in _session_counters(self._session).items():
                 out[key] += value
+        out["dropped_frames"] = _frames(out["silence_filled"], self.plan.rate)
         out["drift_ppm"] = round(self._session.timeline.drift_ppm, 1) if self._session else 0.0
         out["held_media"] = sum(len(s.sink.pending) for s in self._held)
         return out
@@ -159,8 +160,14 @@ class CaptureController:
             "recording": self.spool.recording(recording_id),
             "media": media,
             "held_files": [str(m.path) for m in session.sink.pending] if mine else [],
-            "counters": _session_counters(session) if mine else {},
+            "counters": self._figures(session) if mine else {},
         }
+
+    def _figures(self, session: Session) -> dict[str, Any]:
+        out: dict[str, Any] = _session_counters(session)
+        out["dropped_frames"] = _frames(out["silence_filled"], self.plan.rate)
+        out["drift_ppm"] = round(session.timeline.drift_ppm, 1)
+        return out
 
     # --- bookkeeping -------------------------------------------------------------------------
     def _collect(self) -> None:
@@ -211,3 +218,8 @@ def _session_counters(s: Session) -> dict[str, int]:
         "clock_steps": s.timeline.steps,
         "camera_errors": (s.stills.errors if s.stills else 0) + s.camera_failed,
     }
+
+
+def _frames(samples: int, rate: int) -> int:
+    """Samples -> 20 ms frames, rounded up (one lost sample spoils a frame)."""
+    return -(-samples // max(1, rate // 50))

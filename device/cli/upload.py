@@ -1,23 +1,39 @@
-"""`recorder upload FILE --type T`: the file becomes its own recording, uploaded and completed.
+"""`recorder upload FILE --type T`: the file becomes its own recording in the spool, and the worker
+drives it (with every retry the daemon would make) until the recording is completed.
 
-In-process for now (the spool will take this over): validates the content type locally, then
-create recording -> upload URL -> PUT -> complete with every retry the daemon would make. Prints
-the completed recording as JSON; exit 0 only when the server confirmed completion.
+Validates locally first (content type, readable file), enqueues (the original is only read), then
+runs the uploader oldest first until this recording is completed, and prints the completed recording
+as JSON; exit 0 only then. If it is parked (a 400, a revoked token, a torn file) the reason is
+printed and the exit status is 2; the file stays in the spool (`recorder flush --retry-parked`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import datetime
 
-from device import api, clock, contract, vault
+from device import clock, contract
+from device.cli import _wiring
 from device.cli.common import load_config, print_json
-from device.retry import RetryPolicy
-from device.upload_steps import InvalidMedia, TransferSettings, describe_file, upload_file
+from device.errors import RecorderError
+from device.upload_steps import InvalidMedia, describe_file
+
+
+class UploadParked(RecorderError):
+    """The recording cannot be completed without help; its file is kept in the spool."""
+
+    def __init__(self, recording_id: str, reasons: list[str]) -> None:
+        self.recording_id = recording_id
+        self.reasons = reasons
+        super().__init__(
+            f"recording {recording_id} is parked ({'; '.join(reasons)}); the file stays in the "
+            "spool: fix the cause, then `recorder flush --retry-parked`"
+        )
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
-    p = verbs.add_parser("upload", help="upload one file as its own recording")
+    p = verbs.add_parser("upload", help="upload one file as its own recording (through the spool)")
     p.add_argument("file", help="the media file (never modified)")
     p.add_argument("--type", required=True, choices=tuple(contract.MEDIA_CONTENT_TYPES))
     p.add_argument("--content-type", default=None, help="MIME type (default by --type)")
@@ -28,18 +44,34 @@ def register(verbs: argparse._SubParsersAction) -> None:
 def _upload(args: argparse.Namespace) -> int:
     media = describe_file(args.file, args.type, args.content_type, _captured_at(args))
     config = load_config(args)
-    store = vault.from_config(config.api)
-    store.open()  # fail now, clearly, when there is no token or it does not open
-    with api.from_config(config.api, store.token) as client:
-        recording = upload_file(
-            client,
-            media,
-            TransferSettings.from_config(config),
-            RetryPolicy.from_config(config.upload),
-            margin_s=config.upload.url_expiry_margin_s,
+    with _wiring.open_spool(config) as spool, _wiring.api_client(config) as api:
+        worker = _wiring.uploader(config, spool, api)
+        recording_id, _ = spool.enqueue(
+            media.path,
+            type=media.type,
+            content_type=media.content_type,
+            captured_at=clock.utc_iso(media.captured_at),
         )
-    print_json(dict(recording.raw))
+        worker.drain(until=lambda: _finished(worker, recording_id))
+        row = spool.recording(recording_id)
+        if row["state"] != "completed":
+            raise UploadParked(recording_id, _reasons(worker, recording_id))
+    print_json(json.loads(row["server_reply"] or "{}"))
     return 0
+
+
+def _finished(worker, recording_id: str) -> bool:
+    return worker.spool.recording(recording_id)["state"] == "completed" or bool(
+        _reasons(worker, recording_id)
+    )
+
+
+def _reasons(worker, recording_id: str) -> list[str]:
+    return [
+        f"{p['kind']} {p['id']}: {p['reason']}"
+        for p in worker.parked()
+        if p["recording_id"] in (recording_id, None)
+    ]
 
 
 def _captured_at(args: argparse.Namespace) -> datetime | None:

@@ -1,6 +1,13 @@
 """The durable spool: recordings and media in SQLite beside their files (see store.py)."""
 
-from device.spool.errors import InvalidEntry, SchemaTooNew, SpoolError, SpoolFull, UnknownEntry
+from device.spool.errors import (
+    InvalidEntry,
+    SchemaTooNew,
+    SpoolBusy,
+    SpoolError,
+    SpoolFull,
+    UnknownEntry,
+)
 from device.spool.states import CRASH_POINTS, MEDIA_STATES, RECORDING_STATES, TRANSITIONS
 from device.spool.store import Spool
 
@@ -11,6 +18,7 @@ __all__ = [
     "TRANSITIONS",
     "InvalidEntry",
     "SchemaTooNew",
+    "SpoolBusy",
     "Spool",
     "SpoolError",
     "SpoolFull",

@@ -46,3 +46,11 @@ class SchemaTooNew(SpoolError, RuntimeError):
 
 class InvalidEntry(SpoolError, ValueError):
     """Bad input for the spool (a media type, content type, time or path): names what was wrong."""
+
+
+class SpoolBusy(SpoolError, BlockingIOError):
+    """Another process owns the spool (runs its uploader): only one may drive uploads."""
+
+    def __init__(self, directory: str) -> None:
+        super().__init__(f"spool {directory} is in use by another process (the agent?)")
+        self.directory = directory

@@ -78,6 +78,16 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 3: the body a recording's create key was first sent with (a retry must send the same body),
+    #    and a partial index so the scheduler finds the oldest pending media at once.
+    """
+    ALTER TABLE recordings ADD COLUMN create_body TEXT;
+    CREATE INDEX media_pending ON media(seq) WHERE state IN ('captured', 'url_issued');
+    """,
+    # 4: the server's reply to upload-complete (what `recorder upload` prints).
+    """
+    ALTER TABLE recordings ADD COLUMN server_reply TEXT;
+    """,
 )
 VERSION = len(MIGRATIONS)
 

@@ -60,7 +60,11 @@ class Spool:
     def open(
         cls, directory: Path, *, max_mb: int, reserve_mb: int = 8, repair_files: bool = True
     ) -> Spool:
-        """Create the directory (0700) and database if needed, migrate, repair after a crash."""
+        """Create the directory (0700) and database if needed, migrate, repair after a crash.
+
+        The first process to open a spool owns it (an advisory lock) and repairs it; a second
+        (`recorder status` beside the daemon) or one with `repair_files=False` only reads and adds.
+        """
         directory = Path(directory)
         for sub in (
             directory,
@@ -72,9 +76,10 @@ class Spool:
         conn = connect(directory / DB_NAME)
         schema.migrate(conn, str(directory / DB_NAME))
         spool = cls(directory, conn, max_mb, reserve_mb)
-        spool.owner = files.try_lock(directory / ".lock")
+        if repair_files:
+            spool.owner = files.try_lock(directory / ".lock")
         files.keep_reserve(spool.reserve_file, spool.reserve_bytes)
-        if repair_files and spool.owner is not None:
+        if spool.owner is not None:
             spool.repair_report = repair.run(spool)
         return spool
 
@@ -208,11 +213,30 @@ class Spool:
     ) -> str:
         """Start a local recording (open); `started_at` may be None until the wall clock is valid."""
         _check_time("started_at", started_at)
+        return self._new_recording(started_at, None, False, name, metadata)
+
+    def _new_recording(
+        self,
+        started_at: str | None,
+        ended_at: str | None,
+        closed: bool,
+        name: str | None,
+        metadata: dict | None,
+    ) -> str:
         recording_id = new_id("lrec")
         with self.tx() as conn:
             conn.execute(
-                "INSERT INTO recordings(id, name, started_at, metadata, added_at) VALUES (?,?,?,?,?)",
-                (recording_id, name, started_at, json.dumps(metadata or {}), utc_now_iso()),
+                "INSERT INTO recordings(id, name, started_at, ended_at, closed, metadata, added_at) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (
+                    recording_id,
+                    name,
+                    started_at,
+                    ended_at,
+                    int(closed),
+                    json.dumps(metadata or {}),
+                    utc_now_iso(),
+                ),
             )
         return recording_id
 
@@ -324,18 +348,15 @@ class Spool:
         temp = self.incoming_path(_suffix(path))
         files.copy_durably(path, temp)
         crashpoints.hit("spool.enqueue.copied")
-        own = recording_id is None
         try:
-            if own:
-                recording_id = self.open_recording(started_at=captured_at, name=path.name)
+            if recording_id is None:  # closed from the start: a crash leaves nothing half-open
+                recording_id = self._new_recording(captured_at, captured_at, True, path.name, None)
             media_id = self.add_media(
                 recording_id, temp, type=type, content_type=content_type, captured_at=captured_at
             )
         except BaseException:
             files.unlink_quietly(temp)
             raise
-        if own:
-            self.close_recording(recording_id, ended_at=captured_at)
         return recording_id, media_id
 
     def space_available(self, nbytes: int) -> bool:

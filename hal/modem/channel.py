@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -108,6 +109,7 @@ class AtChannel:
         self._splitter = LineSplitter(max_line)
         self._port: serial.SerialBase | None = None
         self._lock = threading.Lock()
+        self._port_lock = threading.Lock()
         self._cmd_lock = threading.Lock()
         self._pending: _Pending | None = None
         self._needs_sync = False
@@ -237,7 +239,9 @@ class AtChannel:
         try:
             port.write(data)
             port.flush()
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, termios.error, TypeError, AttributeError) as exc:
+            # termios.error: tcdrain on a vanished pty; TypeError/AttributeError: the reader
+            # thread closed the port under us (pyserial then has no fd)
             reason = str(exc) if "write failed" in str(exc) else f"write failed: {exc}"
             self._lost(reason)
             raise PortGone(self.name, reason) from exc
@@ -252,7 +256,8 @@ class AtChannel:
                 continue
             try:
                 data = port.read(port.in_waiting or 1)
-            except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+            except (serial.SerialException, OSError, termios.error, TypeError,
+                    AttributeError) as exc:
                 if not self._stop.is_set():
                     self._lost(f"read failed: {exc}")
                 continue
@@ -281,10 +286,11 @@ class AtChannel:
                 log.exception("URC subscriber failed on %r", line)
 
     def _lost(self, reason: str) -> None:
-        if self._port is None:
-            return
+        with self._port_lock:  # the reader and a writer may both notice: report it once
+            if self._port is None:
+                return
+            self._close_port()
         log.warning("modem port %s lost: %s", self.name, reason)
-        self._close_port()
         self._fail_pending(reason)
         self._notify(False, reason)
 

@@ -36,6 +36,7 @@ from hal.modem.transport import describe, opener_for
 
 log = logging.getLogger("hal.modem")
 EventCallback = Callable[[ModemEvent], None]
+FROM_DOMAINS = object()  # sentinel for _set: combine the per-domain registration states
 
 
 class Modem:
@@ -55,7 +56,8 @@ class Modem:
         self.dialect = Dialect()
         self.identity: parsers.Identity | None = None
         self._status = ModemStatus(port=settings.port)
-        self._regs: dict[str, str] = {}
+        self._regs: dict[str, str] = {}  # registration per domain (CREG/CGREG/CEREG)
+        self._reg_urcs: dict[str, int] = {}  # URCs seen per domain, to spot stale read replies
         self._subs: list[EventCallback] = []
         self._lock = threading.Lock()
         self._pin_tried: set[str] = set()
@@ -136,7 +138,11 @@ class Modem:
         return self._status
 
     def _set(self, **changes: object) -> ModemStatus:
+        """Replace fields of the snapshot and emit the events; registration=FROM_DOMAINS takes
+        the combined per-domain state under the lock (so a fresher URC is never overwritten)."""
         with self._lock:
+            if changes.get("registration") is FROM_DOMAINS:
+                changes["registration"] = parsers.combine_registration(list(self._regs.values()))
             old = self._status
             new = self._status = old.replace(**changes)
         self._emit(events_between(old, new))
@@ -159,23 +165,31 @@ class Modem:
             except parsers.ParseError as exc:
                 log.warning("%s", exc)
                 return
-            self._regs[reg.domain] = reg.state
-            self._set(registration=parsers.combine_registration(list(self._regs.values())))
+            with self._lock:
+                self._regs[reg.domain] = reg.state
+                self._reg_urcs[reg.domain] = self._reg_urcs.get(reg.domain, 0) + 1
+            self._set(registration=FROM_DOMAINS)
             self._wake.set()  # operator and access technology change with it: poll soon
         elif "PDPDEACT" in upper:
             self._set(data_session="down", data_address=None)
             self._wake.set()
         elif upper == "RDY":
             self._modem_restarted("RDY")
+        elif "POWER DOWN" in upper or upper == "POWERED DOWN":
+            self._clear_registration()
         elif upper.startswith("+CPIN:"):
             self._set(sim=parsers.parse_cpin(line))
 
     def _modem_restarted(self, why: str) -> None:
         self._needs_bring_up = True
-        self._regs.clear()
-        self._set(registration="unknown", data_session="down", data_address=None)
+        self._clear_registration()
         self._emit([ModemEvent("restarted", self._status, why)])
         self._wake.set()
+
+    def _clear_registration(self) -> None:
+        with self._lock:
+            self._regs.clear()
+        self._set(registration=FROM_DOMAINS, data_session="down", data_address=None)
 
     def _on_port(self, connected: bool, reason: str) -> None:
         kind = "port_back" if connected else "port_lost"
@@ -222,13 +236,19 @@ class Modem:
         return state
 
     def registration(self) -> str:
-        """CREG?/CGREG?/CEREG?, combined: registered in any domain counts."""
+        """CREG?/CGREG?/CEREG?, combined: registered in any domain counts. A domain whose URC
+        arrived while its query ran keeps the URC's (fresher) state."""
         for domain in ("CREG", "CGREG", "CEREG"):
+            seen = self._reg_urcs.get(domain, 0)
             reply = self._try(f"AT+{domain}?")
             line = reply.first(f"+{domain}:") if reply else None
             if line:
-                self._regs[domain] = parsers.parse_registration(line).state
-        return parsers.combine_registration(list(self._regs.values()))
+                state = parsers.parse_registration(line).state
+                with self._lock:
+                    if self._reg_urcs.get(domain, 0) == seen:
+                        self._regs[domain] = state
+        with self._lock:
+            return parsers.combine_registration(list(self._regs.values()))
 
     def signal(self) -> dict[str, object]:
         sig = parsers.parse_csq(self.cmd("AT+CSQ").first("+CSQ:") or "")
@@ -296,7 +316,8 @@ class Modem:
         values: dict[str, object] = {"sim": self._query(self.sim_state, errors) or "error"}
         values["imei"] = self._query(self.imei, errors)
         values["iccid"] = self._query(self.iccid, errors) if values["sim"] != "absent" else None
-        values["registration"] = self._query(self.registration, errors) or "unknown"
+        self._query(self.registration, errors)
+        values["registration"] = FROM_DOMAINS
         values.update(self._query(self.operator, errors) or {})
         values.update(self._query(self.signal, errors) or {})
         values["network_time"] = self._query(self.network_time, errors)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -20,11 +20,11 @@ class ModemSettings:
     flow_control: str = "none"  # none | rtscts | xonxoff
     apn: str = ""
     apn_user: str = ""
-    apn_password: str = ""
+    apn_password: str = field(default="", repr=False)
     apn_auth: str = "none"  # none | pap | chap | pap_or_chap
     pdp_type: str = "IP"  # IP | IPV6 | IPV4V6
     apn_table: str = ""  # "26201=internet.telekom,23415=wap.vodafone.co.uk": APN by MCC-MNC
-    pin: str = ""
+    pin: str = field(default="", repr=False)  # never in a repr, a log line or an error
     data_path: str = "none"  # none | usbnet | qmi | ppp | sim
     interface: str = ""
     data_port: str = ""  # second serial port for PPP

@@ -22,61 +22,16 @@ def sh(*cmd: str) -> None:
 
 
 def shape(ports: list[int], kbps: int) -> None:
-    sh("ip", "link", "set", "lo", "mtu", "1500")
-    sh("ip", "link", "set", "lo", "up")
-    sh("tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10")
-    sh(
-        "tc",
-        "class",
-        "add",
-        "dev",
-        "lo",
-        "parent",
-        "1:",
-        "classid",
-        "1:10",
-        "htb",
-        "rate",
-        "10gbit",
-    )
-    sh(
-        "tc",
-        "class",
-        "add",
-        "dev",
-        "lo",
-        "parent",
-        "1:",
-        "classid",
-        "1:20",
-        "htb",
-        "rate",
-        f"{kbps}kbit",
-        "ceil",
-        f"{kbps}kbit",
-    )
+    """htb on lo: default class unshaped, class 1:20 at `kbps` for packets to `ports`."""
+    sh(*"ip link set lo mtu 1500".split())
+    sh(*"ip link set lo up".split())
+    sh(*"tc qdisc add dev lo root handle 1: htb default 10".split())
+    sh(*"tc class add dev lo parent 1: classid 1:10 htb rate 10gbit quantum 60000".split())
+    rate = f"{kbps}kbit"
+    sh(*f"tc class add dev lo parent 1: classid 1:20 htb rate {rate} ceil {rate}".split())
     for port in ports:
-        sh(
-            "tc",
-            "filter",
-            "add",
-            "dev",
-            "lo",
-            "protocol",
-            "ip",
-            "parent",
-            "1:",
-            "prio",
-            "1",
-            "u32",
-            "match",
-            "ip",
-            "dport",
-            str(port),
-            "0xffff",
-            "flowid",
-            "1:20",
-        )
+        match = f"u32 match ip dport {port} 0xffff flowid 1:20"
+        sh(*f"tc filter add dev lo protocol ip parent 1: prio 1 {match}".split())
 
 
 def main() -> None:

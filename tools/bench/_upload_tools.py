@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,9 +20,9 @@ import requests
 
 from device.api import ApiClient
 from device.vault import FileKeyProvider, Vault
+from tools.bench_backend import launch
 
 CONTENT_TYPE = "audio/ogg"
-_TIME_MARK = "__BENCH_TIME__"
 
 
 @dataclass(frozen=True)
@@ -57,44 +55,23 @@ def make_file(path: Path, size: int) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
-def bench_backend(data: Path, tls: bool) -> Iterator[Backend]:
-    """Start `bench-backend` in its own process group; stop it by that group."""
-    data.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "tools.bench_backend.cli",
-        "--port",
-        str(free_port()),
-        "--data",
-        str(data),
-    ]
-    if tls:
-        cmd.append("--tls")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, start_new_session=True)
+def bench_backend(data: Path, tls: bool, *extra: str) -> Iterator[Backend]:
+    """Start `bench-backend` (its own process group) with a provisioned device; stop it after."""
+    launched = launch.start(data, *(["--tls"] if tls else []), *extra)
     try:
-        base_url = (proc.stdout.readline() if proc.stdout else "").strip()
-        if not base_url.startswith("http"):
-            raise RuntimeError(f"bench-backend did not start (first line {base_url!r})")
-        ca_file = str(data / "ca.pem") if tls else None
-        reply = requests.post(
-            base_url.rsplit("/v1", 1)[0] + "/_admin/devices",
-            json={},
-            verify=ca_file or True,
-            timeout=30,
-        ).json()
-        yield Backend(
-            base_url, ca_file, reply["device_token"], _config(data, base_url, ca_file, reply)
-        )
+        ca_file = launched.details.get("ca_file")
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = ca_file or True
+        root = launched.base_url.rsplit("/v1", 1)[0]
+        reply = session.post(root + "/_admin/devices", json={"project": "bench"}, timeout=30)
+        reply.raise_for_status()
+        device = reply.json()
+        config = _config(data, launched.base_url, ca_file, device)
+        yield Backend(launched.base_url, ca_file, device["device_token"], config)
     finally:
-        _stop(proc)
+        launched.stop()
 
 
 def _config(data: Path, base_url: str, ca_file: str | None, device: dict) -> Path:
@@ -110,35 +87,20 @@ def _config(data: Path, base_url: str, ca_file: str | None, device: dict) -> Pat
     return path
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-    if proc.stdout:
-        proc.stdout.close()
-
-
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[str, str, int, float, float]:
-    """Run under /usr/bin/time: (stdout, stderr, peak RSS KiB, user+sys s, wall s)."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
+def timed(cmd: list[str]) -> tuple[str, str, int, float, float]:
+    """Run to the end: (stdout, stderr, peak RSS KiB, user+sys CPU s, wall s), from wait4()."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
-        done = subprocess.run(
-            ["/usr/bin/time", "-o", out.name, "-f", f"{_TIME_MARK} %M %U %S", *cmd],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=3600,
-            check=False,
-        )
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - started
-        fields = out.read().split(_TIME_MARK)[-1].split()
-    if done.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} failed ({done.returncode}): {done.stderr[-800:]}")
-    return done.stdout, done.stderr, int(fields[0]), float(fields[1]) + float(fields[2]), wall
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {stderr[-800:]}")
+    return stdout, stderr, usage.ru_maxrss, usage.ru_utime + usage.ru_stime, wall
 
 
 def run_tool(tool: str, backend: Backend, path: Path) -> ToolRun:

@@ -79,6 +79,7 @@ def print_table(rows: list[Row]) -> None:
     curl = {(r.scheme, r.size_mib): r for r in rows if r.tool == "curl"}
     head = f"{'link':6} {'size':>8} {'tool':18} {'RSS+ MiB':>9} {'MiB/s':>8} {'x curl':>7} {'CPU s':>7} {'x curl':>7}"
     print("\n" + head + "\n" + "-" * len(head))
+    print("(RSS+ and CPU are net of the same tool's run with a 4 KiB file: startup and API calls)")
     for r in rows:
         c = curl[(r.scheme, r.size_mib)]
         tput = r.mib_per_s / c.mib_per_s if c.mib_per_s else 0.0

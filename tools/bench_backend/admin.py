@@ -11,7 +11,7 @@ from typing import Any
 
 from device.clock import utc_iso
 from device.contract import COMMAND_DEFAULT_TTL_SECONDS
-from tools.bench_backend import validate
+from tools.bench_backend import handlers, validate
 from tools.bench_backend.context import Backend
 from tools.bench_backend.errors import FaultPlanError
 from tools.bench_backend.faults import S3_PUT, parse_plan
@@ -100,6 +100,18 @@ def _grant_token(ctx: Backend, device_id: str, command_id: str, kind: str, exp: 
     return f"{header}.{payload}.{b64(mac.digest())}"
 
 
+def cancel_command(ctx: Backend, command_id: str) -> Reply:
+    """Cancel a command not yet executed (it is no longer delivered)."""
+    command = ctx.store.commands.get(command_id)
+    if command is None:
+        raise ApiError(404, f"command {command_id} not found", "not_found")
+    command.refresh_expiry(time.time())
+    if command.status not in ("pending", "delivered"):
+        raise ApiError(409, f"command {command_id} is {command.status}", "command_not_pending")
+    command.status = "cancelled"
+    return Reply(200, command.public())
+
+
 def set_faults(ctx: Backend, body: Any) -> Reply:
     try:
         rules = parse_plan(body)
@@ -138,8 +150,14 @@ def set_rate_limits(ctx: Backend, body: Any) -> Reply:
     return Reply(200, {"project": project, **policy.__dict__})
 
 
-def state(ctx: Backend, device_id: str | None) -> Reply:
+def state(ctx: Backend, device_id: str | None, objects: bool = False) -> Reply:
+    """Everything (or one device's part); with `objects`, each media also gets `object_now`:
+    what S3 holds for it at this moment ({"size", "md5"} or null), without changing its status."""
     view = ctx.store.snapshot(device_id)
+    if objects:
+        for rec in view["recordings"].values():
+            for media in rec["media"]:
+                media["object_now"] = handlers.object_now(ctx, media["key"])
     view["faults_served"] = ctx.faults.served_for(device_id)
     view["faults"] = ctx.faults.rules()
     view["rate_limits"] = ctx.limiter.snapshot()

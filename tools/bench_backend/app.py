@@ -10,6 +10,7 @@ import json
 import logging
 import socket
 import ssl
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +25,7 @@ from tools.bench_backend.store import Device
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
+MAX_DRAIN_BYTES = 64 * 1024 * 1024  # a refused body is read and dropped up to this size
 HUGE_CHUNK = 64 * 1024
 
 
@@ -34,6 +36,7 @@ class _DropConnection(Exception):
 class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128
 
     def __init__(self, backend: Backend, port: int, ssl_context: ssl.SSLContext | None) -> None:
         super().__init__((LOOPBACK, port), ApiHandler)
@@ -101,15 +104,41 @@ class ApiHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _read_body(self) -> bytes:
+        """The request body; a chunked or oversized one is read and dropped, then refused."""
         if self.headers.get("Transfer-Encoding"):
+            self._drain_chunked()
             raise ApiError(411, "send a Content-Length, not a chunked body", "length_required")
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError as exc:
             raise ApiError(400, "Content-Length is not a number") from exc
         if length > MAX_BODY_BYTES:
+            self._drain(length)
             raise ApiError(413, f"body over {MAX_BODY_BYTES} bytes", "payload_too_large")
         return self.rfile.read(length) if length else b""
+
+    def _drain(self, length: int) -> None:
+        left = min(length, MAX_DRAIN_BYTES)
+        while left > 0:
+            got = self.rfile.read(min(left, 65536))
+            if not got:
+                return
+            left -= len(got)
+
+    def _drain_chunked(self) -> None:
+        budget = MAX_DRAIN_BYTES
+        while budget > 0:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+            except ValueError:
+                log.info("malformed chunk size %r: dropping the connection", line[:40])
+                return
+            if not line or size == 0:
+                self.rfile.readline(1024)  # the blank line after the last chunk
+                return
+            self._drain(size + 2)
+            budget -= size
 
     # ----- device endpoints -------------------------------------------------------------
     def _api(self, method: str, path: str, raw: bytes) -> None:
@@ -136,6 +165,8 @@ class ApiHandler(BaseHTTPRequestHandler):
             self._send(reply, verdict)
             return
         fault = ctx.faults.pick(endpoint, device.id)
+        if fault and fault.rule.kind == "delay":
+            time.sleep(fault.param("seconds"))  # a slow server: then the normal reply
         early = shaping.pre_work_reply(fault) if fault else None
         if early is not None:
             self._send(early, verdict)
@@ -206,6 +237,9 @@ class ApiHandler(BaseHTTPRequestHandler):
                 return _run_admin(ctx, name, path_id, body, query)
             except ApiError as exc:
                 return exc.reply()
+            except Exception:  # noqa: BLE001 - a bug must answer 500, not kill the thread
+                log.exception("admin %s failed", name)
+                return error_reply(500, "internal error in the bench backend")
 
     # ----- output -----------------------------------------------------------------------
     def _send(self, reply: Reply, verdict: Verdict | None = None) -> None:
@@ -287,7 +321,10 @@ def _run_admin(
     if name == "add_command":
         return admin.add_command(ctx, path_id, body)
     if name == "state":
-        return admin.state(ctx, (query.get("device") or [None])[0])
+        objects = (query.get("objects") or ["0"])[0] in ("1", "true", "yes")
+        return admin.state(ctx, (query.get("device") or [None])[0], objects)
+    if name == "cancel_command":
+        return admin.cancel_command(ctx, path_id)
     if name == "set_faults":
         return admin.set_faults(ctx, body)
     if name == "clear_faults":

@@ -13,11 +13,14 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from device import logsetup
 from tools.bench_backend.errors import BackendError
 from tools.bench_backend.faults import load_plan
-from tools.bench_backend.server import BenchServer, Options
+
+if TYPE_CHECKING:
+    from tools.bench_backend.server import BenchServer
 
 log = logging.getLogger("bench_backend")
 
@@ -49,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, BackendError) as exc:
         print(f"bench-backend: {exc}", file=sys.stderr)
         return 2
+    from tools.bench_backend.server import BenchServer, Options  # boto3: only when serving
+
     options = Options(
         data_dir=args.data.resolve(),
         port=args.port,

@@ -33,9 +33,12 @@ _API_REPLY_KINDS = {
     "missing_field": {"field": (str, None)},
     "mistyped_field": {"field": (str, None)},
     "huge_body": {"bytes": (int, 8 * 1024 * 1024)},
+    "delay": {"seconds": (float, 5.0)},
 }
 KINDS: dict[str, tuple[tuple[str, ...], dict[str, tuple[type, Any]]]] = {
     **{k: (API_ENDPOINTS, p) for k, p in _API_REPLY_KINDS.items()},
+    "status": (ENDPOINTS, _API_REPLY_KINDS["status"]),
+    "drop_after_work": (ENDPOINTS, {}),
     "expired_url": (("upload_url",), {"age_seconds": (int, 7200)}),
     "http_url": (("upload_url",), {"host": (str, "s3.bench-backend.invalid")}),
     "cut_put": ((S3_PUT,), {"after_bytes": (int, 0)}),

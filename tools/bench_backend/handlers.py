@@ -152,6 +152,17 @@ def _check_object(ctx: Backend, media: Media) -> None:
     media.status, media.problem = "uploaded", None
 
 
+def object_now(ctx: Backend, key: str) -> dict[str, Any] | None:
+    """What S3 holds under `key` right now: {"size", "md5"}, or None if nothing."""
+    try:
+        head = ctx.s3_client.head_object(Bucket=ctx.s3_credentials.bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise ApiError(503, "storage is unavailable, retry", "service_unavailable") from exc
+    return {"size": int(head["ContentLength"]), "md5": _md5(ctx, key, head.get("ETag", ""))}
+
+
 def _md5(ctx: Backend, key: str, etag: str) -> str:
     etag = etag.strip('"')
     if etag and "-" not in etag:

@@ -19,6 +19,7 @@ ADMIN_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(rf"/_admin/devices/{_ID}/revoke"), "revoke"),
     ("POST", re.compile(rf"/_admin/devices/{_ID}/bind"), "bind"),
     ("POST", re.compile(rf"/_admin/devices/{_ID}/commands"), "add_command"),
+    ("POST", re.compile(rf"/_admin/commands/{_ID}/cancel"), "cancel_command"),
     ("GET", re.compile(r"/_admin/state"), "state"),
     ("GET", re.compile(r"/_admin/faults"), "get_faults"),
     ("POST", re.compile(r"/_admin/faults"), "set_faults"),

@@ -18,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -32,6 +33,7 @@ PORT_NAMES = (
     "master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3", "s3_grpc",
 )  # fmt: skip
 _PR_SET_PDEATHSIG = 1
+WARMUP_KEY = "_bench_backend_warmup"
 
 
 def weed_binary() -> str:
@@ -119,10 +121,10 @@ class SeaweedServer:
                 f"-s3.cert.file={cert}",
                 f"-s3.key.file={key}",
             ]
-        return https + [
-            weed_binary(), "server", f"-dir={storage}", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}",
+        return [weed_binary(), "server", *https,
+            f"-dir={storage}", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}",
             f"-master.port={p['master']}", f"-master.port.grpc={p['master_grpc']}",
-            "-master.telemetry=false", "-master.volumeSizeLimitMB=1024",
+            "-master.telemetry=false", "-master.volumeSizeLimitMB=1024", "-master.peers=none",
             f"-volume.port={p['volume']}", f"-volume.port.grpc={p['volume_grpc']}",
             "-volume.max=0", "-volume.preStopSeconds=0",
             "-filer", f"-filer.port={p['filer']}", f"-filer.port.grpc={p['filer_grpc']}",
@@ -194,13 +196,23 @@ class SeaweedServer:
         _signal_group(proc.pid, signal.SIGKILL)  # stragglers of the group, if any
         proc.wait()
         self.process = None
-        self._remove_sockets()
+        remove_grpc_sockets(self.ports)
 
-    def _remove_sockets(self) -> None:
-        """Remove the gRPC Unix sockets SeaweedFS leaves in /tmp (named by our ports)."""
-        for role in ("master", "volume", "filer", "s3"):
-            sock = Path(f"/tmp/seaweedfs-{role}-grpc-{self.ports.get(role + '_grpc')}.sock")
-            sock.unlink(missing_ok=True)
+
+def remove_grpc_sockets(ports: dict[str, int]) -> None:
+    """Remove the gRPC Unix sockets SeaweedFS leaves in /tmp (named by our ports)."""
+    for role in ("master", "volume", "filer", "s3"):
+        port = ports.get(f"{role}_grpc")
+        if port:
+            Path(f"/tmp/seaweedfs-{role}-grpc-{port}.sock").unlink(missing_ok=True)
+
+
+def _ensure_bucket(client: Any, bucket: str) -> None:
+    try:
+        client.create_bucket(Bucket=bucket)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
 
 
 def _signal_group(pgid: int, sig: int) -> None:

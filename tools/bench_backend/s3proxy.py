@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import Any
 
 from device.clock import utc_iso
@@ -112,7 +113,7 @@ def _parse(head: bytes) -> _Request:
     try:
         method, target, _version = lines[0].decode("latin-1").split(" ", 2)
     except ValueError as exc:
-        raise ProxyError(f"bad request line {lines[0][:80]!r}") from exc
+        raise ProxyError("malformed HTTP request line") from exc  # (it may hold a signature)
     headers = []
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
@@ -135,7 +136,8 @@ def s3_error(status: int, resource: str) -> bytes:
     head = (
         f"HTTP/1.1 {status} {reason.get(status, 'Error')}\r\n"
         "Content-Type: application/xml\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\nServer: bench-s3-proxy\r\n\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\nServer: bench-s3-proxy\r\n"
+        f"Date: {formatdate(usegmt=True)}\r\n\r\n"
     ).encode()
     return head + body
 
@@ -154,8 +156,8 @@ class S3FaultProxy:
         self.faults = faults
         self.on_request = on_request
         self.ssl_context = ssl_context
-        self._listener = socket.create_server((LOOPBACK, 0))
-        self._listener.settimeout(0.5)
+        self._listener = socket.create_server((LOOPBACK, 0), backlog=128)
+        self._listener.settimeout(0.1)
         self._stopping = threading.Event()
         self._active: set[socket.socket] = set()
         self._lock = threading.Lock()

@@ -76,7 +76,9 @@ class BenchServer:
             s3_direct=opts.s3_direct,
         )
         self.api = ApiServer(self.backend, opts.port, ssl_context)
-        self._thread = threading.Thread(target=self.api.serve_forever, name="api", daemon=True)
+        self._thread = threading.Thread(
+            target=self.api.serve_forever, args=(0.1,), name="api", daemon=True
+        )
         self._thread.start()
 
     @property

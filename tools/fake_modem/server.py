@@ -105,7 +105,7 @@ class FakeModem:
             if self._boot_at is None:
                 for line in self.engine.tick(now):
                     self._send(line)
-            self._flush(now)
+            self._flush(time.monotonic())
 
     def _read(self) -> None:
         try:
