@@ -153,3 +153,19 @@ def test_snapshot_reports_recording_and_error(tmp_path):
     assert agent.snapshot().device_state == "recording"
     agent.supervisor._stalled = {"upload"}
     assert agent.snapshot().device_state == "error"
+
+
+def test_three_worker_deaths_end_the_agent_with_status_1(tmp_path, notify_socket):
+    agent, capture, uploader = make_agent(
+        tmp_path, notify_socket, restart_backoff_base_s=0.05, restart_backoff_max_s=0.1
+    )
+
+    def broken_step():
+        raise OSError("spool disk gone")
+
+    uploader.step = broken_step
+    assert agent.run(duration_s=20) == 1
+    assert agent.supervisor.deaths()["upload"] == 3
+    statuses = [m.get("STATUS", "") for _, m in notify_socket.messages]
+    assert any("worker upload died" in s for s in statuses)
+    assert any("3 deaths" in s for s in statuses)
