@@ -162,6 +162,10 @@ def _demo(stack: Stack, seconds: int, started: float) -> None:
         what="the recording to be completed",
     )
     _step(started, "recording uploaded and completed")
+    try:
+        wait_until(lambda: _settled(cloud), 10, what="an idle heartbeat")
+    except TimeoutError:
+        pass  # the report shows the state as it is
     _report(cloud, recording, command["id"], stack.work)
 
 
@@ -193,6 +197,12 @@ def _heartbeats(cloud: Cloud) -> list[dict[str, Any]]:
     return cloud.state().get("heartbeats", [])
 
 
+def _settled(cloud: Cloud) -> bool:
+    beats = _heartbeats(cloud)
+    last = beats[-1].get("body", beats[-1]) if beats else {}
+    return last.get("device_state") == "idle" and last.get("pending_recordings") == 0
+
+
 def _completed(cloud: Cloud) -> dict[str, Any] | None:
     for rec in cloud.state().get("recordings", {}).values():
         if rec["status"] in ("uploaded", "processing", "completed") and rec["media"]:
@@ -205,7 +215,8 @@ def _report(cloud: Cloud, recording: dict[str, Any], command_id: str, work: Path
     rec = state["recordings"][recording["id"]]
     print(f"\nThe cloud now holds recording {rec['id']} ({rec['status']})")
     print(
-        f"  started {rec['started_at']}  ended {rec['ended_at']}  metadata {json.dumps(rec['metadata'])}"
+        f"  started {rec['started_at']}  ended {rec['ended_at'] or '(not sent)'}"
+        f"  metadata {json.dumps(rec['metadata'])}"
     )
     print(f"  {'media':38} {'type':6} {'mime':11} {'bytes':>8}  captured_at               status")
     total = 0
