@@ -204,7 +204,7 @@ class AgentConfig:
 
     name: str = field(default="", metadata=_doc("device name sent in heartbeats; empty: none"))
     firmware_version: str = field(default="", metadata=_doc("empty: the agent's version"))
-    shutdown_timeout_s: float = field(default=4.0, metadata=_rng(0.1, 60, "SIGTERM to exit"))
+    shutdown_timeout_s: float = field(default=3.0, metadata=_rng(0.1, 60, "SIGTERM to exit"))
     restart_backoff_base_s: float = field(default=1.0, metadata=_rng(0.01, 3600))
     restart_backoff_max_s: float = field(default=60.0, metadata=_rng(0.01, 3600))
     max_worker_deaths: int = field(default=3, metadata=_rng(1, 1000, "within death_window_s"))

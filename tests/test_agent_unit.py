@@ -104,16 +104,32 @@ def make_agent(tmp_path, notify=None, **agent_kw):
 
 def _later(seconds, fn):
     t = threading.Timer(seconds, fn)
+    t.daemon = True
     t.start()
     return t
 
 
+def _signal_self_later(seconds: float, signum: int) -> threading.Timer:
+    """Signal this (pytest) process, but only while the agent's handler is installed: a signal that
+    arrived before `run()` set its handlers or after it restored them would end the test run."""
+
+    def send() -> None:
+        if callable(signal.getsignal(signum)):
+            os.kill(os.getpid(), signum)
+
+    return _later(seconds, send)
+
+
 def test_sigterm_closes_recording_and_stops_uploads_between_chunks(tmp_path, notify_socket):
     agent, capture, uploader = make_agent(tmp_path, notify_socket)
-    _later(0.3, lambda: os.kill(os.getpid(), signal.SIGUSR1))
-    _later(1.0, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    timers = [_signal_self_later(0.3, signal.SIGUSR1), _signal_self_later(1.0, signal.SIGTERM)]
     started = time.monotonic()
-    assert agent.run(duration_s=20) == 0
+    try:
+        status = agent.run(duration_s=20)
+    finally:
+        for timer in timers:
+            timer.cancel()
+    assert status == 0
     assert time.monotonic() - started < 5
     assert capture.starts == [{"trigger": "signal SIGUSR1"}]
     assert capture.stops == 1 and capture.state == "idle"
@@ -141,9 +157,12 @@ def test_hung_uploader_stops_the_watchdog(tmp_path, notify_socket):
 
 def test_frozen_capture_stops_the_watchdog_but_idle_does_not(tmp_path, notify_socket):
     agent, capture, uploader = make_agent(tmp_path, notify_socket)
-    _later(0.2, lambda: os.kill(os.getpid(), signal.SIGUSR1))
+    trigger = _signal_self_later(0.2, signal.SIGUSR1)
     _later(0.6, lambda: setattr(capture, "frozen", True))
-    agent.run(duration_s=2.0)
+    try:
+        agent.run(duration_s=2.0)
+    finally:
+        trigger.cancel()
     assert agent.supervisor.stalled() == {"capture"}
 
 
@@ -153,3 +172,19 @@ def test_snapshot_reports_recording_and_error(tmp_path):
     assert agent.snapshot().device_state == "recording"
     agent.supervisor._stalled = {"upload"}
     assert agent.snapshot().device_state == "error"
+
+
+def test_three_worker_deaths_end_the_agent_with_status_1(tmp_path, notify_socket):
+    agent, capture, uploader = make_agent(
+        tmp_path, notify_socket, restart_backoff_base_s=0.05, restart_backoff_max_s=0.1
+    )
+
+    def broken_step():
+        raise OSError("spool disk gone")
+
+    uploader.step = broken_step
+    assert agent.run(duration_s=20) == 1
+    assert agent.supervisor.deaths()["upload"] == 3
+    statuses = [m.get("STATUS", "") for _, m in notify_socket.messages]
+    assert any("worker upload died" in s for s in statuses)
+    assert any("3 deaths" in s for s in statuses)

@@ -294,6 +294,11 @@ def test_unbind_and_revoke_and_bind(backend):
     assert unbound["bound"] is False and unbound["has_token"] is False
     assert call(backend, fresh, "POST", "/devices/me/heartbeat", json={}).status_code == 401
     assert backend.admin("POST", "/_admin/devices/dev_nope/unbind").status_code == 404
+    again = backend.admin("POST", f"/_admin/devices/{dev.id}/bind").json()
+    newer = backend.admin("POST", f"/_admin/devices/{dev.id}/bind").json()  # as unbind + bind
+    assert len({again["device_token"], newer["device_token"], rebound["device_token"]}) == 3
+    stale = dev._replace(token=again["device_token"])
+    assert call(backend, stale, "POST", "/devices/me/heartbeat", json={}).status_code == 401
 
 
 def test_chunked_or_oversized_request_bodies_are_refused(backend):

@@ -101,3 +101,24 @@ def test_stalled_consumer_loses_oldest_audio_and_counts_it() -> None:
 def test_unknown_backend_lists_the_known_ones() -> None:
     with pytest.raises(ValueError, match="alsa, sim"):
         microphone_class("pulse")
+
+
+@pytest.mark.parametrize(
+    ("backend", "options"),
+    [("alsa", {"device": "null"}), ("sim", {"source": "tone", "speed": 50})],
+)
+def test_every_backend_keeps_the_microphone_contract(backend: str, options: dict) -> None:
+    """The same checks over every backend that can run here (gpiozero's real/mock pattern)."""
+    mic = create_microphone(backend, rate=8000, buffer_seconds=1, **options)
+    mic.open()
+    try:
+        frames = read_all(mic, 1600)
+        with pytest.raises(AudioError, match="already open"):
+            mic.open()
+    finally:
+        mic.close()
+    positions = [f.sample for f in frames]
+    assert positions[0] == 0 and all(f.rate == 8000 and f.lost == 0 for f in frames)
+    assert all(b.sample == a.sample + a.samples for a, b in zip(frames, frames[1:], strict=False))
+    assert all(f.monotonic_ns is not None for f in frames)
+    assert mic.ring.closed and mic.overruns == 0

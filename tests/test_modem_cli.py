@@ -135,3 +135,24 @@ def test_scenario_errors_name_the_key(tmp_path: Path, text: str, needle: str) ->
     with pytest.raises(scenario.ScenarioError) as info:
         scenario.load(str(path))
     assert needle in str(info.value) and str(path) in str(info.value)
+
+
+def test_status_connect_brings_data_up(fake_modem_process, config_file) -> None:
+    port = fake_modem_process("normal")
+    cfg = config_file({"modem": {"port": port, "apn": "internet", "data_path": "sim", **FAST}})
+    done = recorder("--config", str(cfg), "modem", "status", "--json", "--connect")
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)
+    assert status["registration"] == "home"  # --connect waited out the 0.2 s search
+    assert status["data_session"] == "up" and status["data_address"] == "10.64.12.7"
+    assert status["data_interface"] == "sim0"
+
+
+def test_watch_prints_events_as_json_lines(fake_modem_process, tmp_path: Path) -> None:
+    port = fake_modem_process("roaming")
+    done = recorder("--config", str(tmp_path / "none.toml"), "modem", "watch", "--port", port,
+                    "--duration", "1.5", env=fast_env())
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert "roaming" in [e["event"] for e in events]
+    assert all(e["imei"] == "866425030123456" for e in events if e["event"] == "roaming")

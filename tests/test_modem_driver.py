@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from hal.modem import Modem, ModemEvent, RecoveryFailed, SimError
+from hal.modem import Modem, ModemEvent, PortGone, RecoveryFailed, SimError
 from tests.fixtures.modem import fast_settings
 
 
@@ -293,3 +293,20 @@ def test_through_spy_url(fake_modem, tmp_path) -> None:
     with modem:
         assert modem.status().imei == "866425030123456"
     assert "AT+CSQ" in capture.read_text()
+
+
+def test_start_waits_for_a_port_that_appears_late(fake_modem, tmp_path) -> None:
+    """At boot the module may still be enumerating: start(wait_s) retries until it appears."""
+    late = tmp_path / "ttyLATE"
+    fake = fake_modem("normal")
+    timer = threading.Timer(0.3, lambda: late.symlink_to(fake.link.resolve()))
+    timer.start()
+    modem = Modem(fast_settings(str(late)))
+    try:
+        modem.start(wait_s=3.0)
+        assert modem.identity is not None and modem.identity.model == "EC25"
+    finally:
+        timer.join()
+        modem.close()
+    with pytest.raises(PortGone):
+        Modem(fast_settings(str(tmp_path / "never"))).start(wait_s=0.2)

@@ -15,6 +15,8 @@ from device import api, tokens
 from device import config as cfg
 from device import vault as vault_mod
 from device.api_errors import Unauthorized
+from device.cli import main
+from device.policy import build_gate
 from device.retry import GiveUp, RetryPolicy
 from device.tokens import TOKEN_LOST
 from device.upload_steps import TransferSettings, describe_file, upload_file
@@ -141,3 +143,35 @@ def test_revoked_token_fails_uploads_and_loses_nothing(tmp_path, backend, config
         tokens.rotator_from_config(config).settle()
     assert tokens.TokenStateFile(store.path).problem() == TOKEN_LOST
     assert not backend.state(dev.id).get("recordings")  # nothing half-made on the server
+
+
+def test_revoked_token_parks_the_spool_and_loses_nothing(
+    tmp_path, backend, config_file, capsys
+) -> None:
+    """The spool's uploader (recorder enqueue/flush/status, in-process) with a revoked token:
+    everything is parked `unauthorized`, every file stays; bound again, all of it goes up."""
+    path, config, dev, store = setup(tmp_path, backend, config_file)
+    base = ["--config", str(path)]
+    for i in range(2):
+        media = tmp_path / f"m{i}.opus"
+        media.write_bytes(b"OggS" + bytes([i]) * 3000)
+        assert main([*base, "enqueue", str(media), "--type", "audio"]) == 0
+    backend.admin("POST", f"/_admin/devices/{dev.id}/revoke")
+    capsys.readouterr()
+    assert main([*base, "flush", "--timeout", "30", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["parked_all"]["reason"] == "unauthorized"
+    assert report["pending"]["media"] == 2 and report["pending"]["bytes"] == 2 * 3004
+    with pytest.raises(tokens.TokenLost):
+        tokens.rotator_from_config(config).settle()
+    assert build_gate(config).before_file(3004).reason == TOKEN_LOST  # shown by the agent's status
+    rebound = backend.admin("POST", f"/_admin/devices/{dev.id}/bind").json()["device_token"]
+    store.seal(rebound, device_id=dev.id)  # recorder provision
+    assert main([*base, "flush", "--retry-parked", "--timeout", "60", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["pending"]["media"] == 0 and report["parked_count"] == 0
+    recordings = backend.state(dev.id)["recordings"].values()
+    assert sorted(r["status"] for r in recordings) == [
+        "uploaded",
+        "uploaded",
+    ]  # upload-complete done

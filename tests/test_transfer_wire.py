@@ -17,6 +17,7 @@ import pytest
 
 from device.api_errors import (
     EtagMismatch,
+    FileChanged,
     ReplyLost,
     S3Error,
     SignatureMismatch,
@@ -182,3 +183,15 @@ def test_one_gib_put_stays_within_the_memory_bound(tmp_path, scripted_peer):
     assert figures["bytes_sent"] == scripted_peer.seen[0].body_len == 1 << 30
     assert figures["md5"] == "cd573cfaace07e7949bc0c46028904ff"
     assert figures["growth_kib"] <= 16 * 1024, figures
+
+
+def test_a_file_that_shrinks_during_the_put_is_a_clear_error(tmp_path, scripted_peer):
+    """Another writer truncates the file mid-PUT (the gate hook plays that writer here)."""
+    path = data_file(tmp_path, 500_000)
+
+    def truncate(sent: int, size: int) -> bool:
+        os.truncate(path, 100_000)
+        return True
+
+    with pytest.raises(FileChanged, match="file changed during upload"):
+        put_file(f"{scripted_peer.url}/b/k", {}, path, chunk_size=65536, should_continue=truncate)

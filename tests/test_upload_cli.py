@@ -96,19 +96,20 @@ def test_upload_over_https_with_faults_at_debug_leaks_no_secret(tls_backend, tmp
 
 
 def test_failed_upload_error_text_leaks_no_secret(backend, tmp_path, config_file):
+    """A 400 on the upload URL parks the upload: exit 2, the reason printed, the file kept."""
     cfg, device = provisioned(backend, tmp_path, config_file)
     path = tmp_path / "seg.opus"
     path.write_bytes(os.urandom(1000))
-    # a plain-http URL to a non-loopback host every time: malformed, retried until the budget ends
-    rule = {"endpoint": "upload_url", "every": True, "kind": "http_url", "device": device.id}
-    backend.set_faults([rule])
+    before = path.read_bytes()
+    rule = {"endpoint": "upload_url", "every": True, "kind": "status", "status": 400}
+    backend.set_faults([{**rule, "device": device.id}])
     try:
         done = recorder(cfg, "--log-level", "DEBUG", "upload", str(path), "--type", "audio")
     finally:
         backend.clear_faults()
-    assert done.returncode == 2
-    assert "recorder: error:" in done.stderr and "must be https" in done.stderr
-    assert "gave up after 6 malformed failures" in done.stderr
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "recorder: error:" in done.stderr and "400" in done.stderr
+    assert path.read_bytes() == before
     assert_no_secret(done.stdout + done.stderr, device.token)
 
 

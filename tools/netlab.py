@@ -55,13 +55,28 @@ def _no_ipv6(ns: str | None, ifname: str) -> None:
     )
 
 
+def remove_stale() -> list[str]:
+    """Delete pairs left by a run that was killed (named polns<pid>, that pid no longer running)."""
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    removed = []
+    for line in listing.splitlines():
+        name = line.split()[0] if line.split() else ""
+        tag = name[len("polns") :]
+        if name.startswith("polns") and tag.isdigit() and not Path(f"/proc/{tag}").exists():
+            subprocess.run(["ip", "link", "del", f"polh{tag}"], capture_output=True)
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+            removed.append(name)
+    return removed
+
+
 @contextmanager
 def veth_pair(tag: str | None = None) -> Iterator[Veth]:
     """Host end here, peer end in a new namespace, a /30 between them; removed afterwards."""
     if os.geteuid() != 0:
         raise RuntimeError("a veth pair needs root (ip netns add, ip link add)")
+    remove_stale()
     pid = os.getpid()
-    tag = tag or str(pid % 100000)
+    tag = tag or str(pid)
     net = f"10.{200 + pid % 50}.{(pid // 50) % 250}"
     v = Veth(f"polns{tag}", f"polh{tag}", f"poln{tag}", f"{net}.1", f"{net}.2")
     _ip("netns", "add", v.namespace)

@@ -16,6 +16,7 @@ from device.capture.stills import PeriodicStills
 from device.clock import TimeBase, Timeline
 from device.spool import Spool
 from hal.audio import AudioFrame, Microphone
+from hal.camera import Still
 from hal.errors import HalError
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ class Session:
             if self.segmenter.storage_full or not self._store_still(item.item):
                 self.discarded_images += 1
 
-    def _store_still(self, still: Any) -> bool:
+    def _store_still(self, still: Still) -> bool:
         path = self.sink.temp_path(".jpg")
         try:
             with open(path, "wb") as fh:

@@ -39,7 +39,9 @@ def register(verbs: argparse._SubParsersAction) -> None:
     _common(status)
     status.add_argument("--json", action="store_true", help="print JSON")
     status.add_argument(
-        "--connect", action="store_true", help="also activate the data session (APN from config)"
+        "--connect",
+        action="store_true",
+        help="wait for registration, then activate the data session (APN from config)",
     )
     status.set_defaults(handler=_status)
     watch = sub.add_parser("watch", help="print modem events as JSON lines until the duration ends")
@@ -87,7 +89,7 @@ def _status(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     try:
         with Modem(settings) as modem:
-            status = modem.poll(keep_data=True) if args.connect else modem.status()
+            status = _connect(modem) if args.connect else modem.status()
     except (ModemError, OSError) as exc:
         print(f"recorder: modem: {exc}", file=sys.stderr)
         return 1
@@ -96,6 +98,16 @@ def _status(args: argparse.Namespace) -> int:
     else:
         _print_human(status)
     return 0
+
+
+def _connect(modem: Modem) -> ModemStatus:
+    """Wait for registration (up to timeout_cops_set_s), then bring the data session up."""
+    deadline = time.monotonic() + modem.settings.timeout_cops_set_s
+    status = modem.poll(keep_data=False)
+    while not status.registered and time.monotonic() < deadline:
+        time.sleep(0.2)
+        status = modem.status()
+    return modem.poll(keep_data=True)
 
 
 def _print_human(status: ModemStatus) -> None:

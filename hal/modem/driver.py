@@ -66,12 +66,21 @@ class Modem:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    def start(self) -> Modem:
-        """Open the port and bring the modem up; raise PortGone/AtTimeout if it does not answer."""
+    def start(self, wait_s: float = 0.0) -> Modem:
+        """Open the port and bring the modem up; wait up to wait_s for a port that is not there
+        yet (a module still enumerating at boot); raise PortGone/AtTimeout if it never answers."""
         log.info("modem on %s", describe(self.settings.port))
         self.channel.subscribe(self._on_urc)
         self.channel.subscribe_state(self._on_port)
-        self.channel.open()
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                self.channel.open()
+                break
+            except PortGone:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(self.settings.reopen_interval_s)
         self.bring_up()
         return self
 

@@ -46,7 +46,7 @@ def main() -> None:
             shape([p for p in ports if p], kbps)
             link_bps = kbps * 1000
             print(f"{'tool':18} {'size':>8} {'PUT s':>8} {'goodput kbit/s':>15} {'of link':>8}")
-            for tool in ("curl", "recorder", "requests-read-all"):
+            for tool in ("curl", "recorder", "put_file", "requests-read-all"):
                 got = ut.run_tool(tool, backend, path)
                 bps = path.stat().st_size * 8 / got.put_s
                 print(

@@ -83,6 +83,7 @@ def _config(data: Path, base_url: str, ca_file: str | None, device: dict) -> Pat
         f'base_url = "{base_url}"\ntoken_file = "{token_file}"\nkey_file = "{key_file}"\n'
         f'ca_bundle = "{ca_file or ""}"\nread_timeout_s = 600.0\n'
         "[upload]\nchunk_kib = 256\nput_timeout_s = 600.0\n"
+        f'[spool]\ndir = "{data / "spool"}"\nmax_mb = 8192\n'
     )
     return path
 
@@ -104,9 +105,13 @@ def timed(cmd: list[str]) -> tuple[str, str, int, float, float]:
 
 
 def run_tool(tool: str, backend: Backend, path: Path) -> ToolRun:
-    return {"recorder": _recorder, "curl": _curl, "requests-read-all": _requests}[tool](
-        backend, path
-    )
+    tools = {
+        "recorder": _recorder,
+        "put_file": _put_file,
+        "curl": _curl,
+        "requests-read-all": _requests,
+    }
+    return tools[tool](backend, path)
 
 
 def _recorder(backend: Backend, path: Path) -> ToolRun:
@@ -117,7 +122,7 @@ def _recorder(backend: Backend, path: Path) -> ToolRun:
         "--config",
         str(backend.config),
         "--log-level",
-        "INFO",
+        "DEBUG",
         "upload",
         str(path),
         "--type",
@@ -126,7 +131,7 @@ def _recorder(backend: Backend, path: Path) -> ToolRun:
         CONTENT_TYPE,
     ]
     out, err, peak, cpu, wall = timed(cmd)
-    match = re.search(r"bytes sent in ([0-9.]+) s", err)
+    match = re.search(r"PUT \S+: \d+ bytes in ([0-9.]+) s", err)
     if not match or '"id"' not in out:
         raise RuntimeError(f"recorder upload gave no result: {err[-800:]}")
     return ToolRun(peak, cpu, wall, float(match.group(1)))
@@ -188,6 +193,30 @@ def _requests(backend: Backend, path: Path) -> ToolRun:
         sys.executable,
         "-c",
         _READ_ALL,
+        url,
+        str(path),
+        json.dumps(headers),
+        backend.ca_file or "",
+    ]
+    out, _, peak, cpu, wall = timed(cmd)
+    return ToolRun(peak, cpu, wall, float(out.strip().splitlines()[-1]))
+
+
+_PUT_FILE = """
+import json, sys
+from device.transfer import put_file
+url, path, headers, ca = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4] or None
+print(put_file(url, headers, path, chunk_size=256 * 1024, timeout=(10, 600), ca_bundle=ca).seconds)
+"""
+
+
+def _put_file(backend: Backend, path: Path) -> ToolRun:
+    """device.transfer.put_file alone: the PUT of `recorder upload` without spool and API work."""
+    url, headers = _presigned(backend, path)
+    cmd = [
+        sys.executable,
+        "-c",
+        _PUT_FILE,
         url,
         str(path),
         json.dumps(headers),

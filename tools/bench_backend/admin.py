@@ -60,7 +60,7 @@ def revoke(ctx: Backend, device_id: str) -> Reply:
 
 
 def bind(ctx: Backend, device_id: str) -> Reply:
-    """(Re)bind a device: a new token, the old one revoked."""
+    """Bind the device again: a new token, any current one revoked (as unbind + bind)."""
     device = _device(ctx, device_id)
     device.bound = True
     token = ctx.store.issue_token(device)
