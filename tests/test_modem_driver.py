@@ -310,3 +310,24 @@ def test_start_waits_for_a_port_that_appears_late(fake_modem, tmp_path) -> None:
         modem.close()
     with pytest.raises(PortGone):
         Modem(fast_settings(str(tmp_path / "never"))).start(wait_s=0.2)
+
+
+def test_start_can_be_retried_after_the_port_was_missing(fake_modem, tmp_path) -> None:
+    """The agent retries start() each round while the port is absent; once it appears, one
+    URC still gives one event (no duplicate subscriptions from the failed starts)."""
+    late = tmp_path / "ttyRETRY"
+    modem = Modem(fast_settings(str(late)))
+    for _ in range(3):
+        with pytest.raises(PortGone):
+            modem.start()
+    fake = fake_modem("roaming")
+    late.symlink_to(fake.link.resolve())
+    events: list[ModemEvent] = []
+    modem.subscribe(events.append)
+    try:
+        modem.start()
+        wait_for(lambda: "roaming" in kinds(events))
+        time.sleep(0.2)
+        assert kinds(events).count("roaming") == 1
+    finally:
+        modem.close()

@@ -63,6 +63,8 @@ class Modem:
         self._pin_tried: set[str] = set()
         self._wake = threading.Event()
         self._needs_bring_up = False
+        self.channel.subscribe(self._on_urc)  # here, not in start(): start() may be retried
+        self.channel.subscribe_state(self._on_port)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -70,8 +72,6 @@ class Modem:
         """Open the port and bring the modem up; wait up to wait_s for a port that is not there
         yet (a module still enumerating at boot); raise PortGone/AtTimeout if it never answers."""
         log.info("modem on %s", describe(self.settings.port))
-        self.channel.subscribe(self._on_urc)
-        self.channel.subscribe_state(self._on_port)
         deadline = time.monotonic() + wait_s
         while True:
             try:
