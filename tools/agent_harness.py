@@ -104,24 +104,6 @@ def recorder_argv(config: Path, *verb: str) -> list[str]:
     return [sys.executable, "-m", "device.cli", "--config", str(config), *verb]
 
 
-def toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def write_config(path: Path, sections: Mapping[str, Mapping[str, object]]) -> Path:
-    lines = []
-    for name, table in sections.items():
-        lines.append(f"[{name}]")
-        lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]
-        lines.append("")
-    path.write_text("\n".join(lines))
-    return path
-
-
 def agent_config(
     work: Path,
     base_url: str,

@@ -23,9 +23,9 @@ from tools.agent_harness import (
     provision,
     start_agent,
     wait_until,
-    write_config,
 )
 from tools.bench_backend import launch
+from tools.config_files import write_config
 
 
 class Cloud:
