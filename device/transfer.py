@@ -74,8 +74,10 @@ class ChunkReader:
         progress: ProgressFn | None = None,
         should_continue: ContinueFn | None = None,
         name: str = "",
+        hash_body: bool = True,
     ) -> None:
         self._fh, self._size, self._chunk_size = fh, size, chunk_size
+        self._hash_body = hash_body
         self._rate_bps = rate_limit_kbps * 1000 / 8
         self._progress, self._should_continue, self._name = progress, should_continue, name
         self._view = memoryview(b"")
@@ -112,7 +114,8 @@ class ChunkReader:
         data = self._fh.read(want)
         if len(data) < want:
             raise _Stop(FileChanged(self._name, self._size, self.bytes_read + len(data)))
-        self.md5.update(data)
+        if self._hash_body:
+            self.md5.update(data)
         self.bytes_read += len(data)
         self._view, self._pos = memoryview(data), 0
 
@@ -147,8 +150,14 @@ def put_file(
     ca_bundle: str | None = None,
     source_address: str | None = None,
     session: requests.Session | None = None,
+    known_md5: str | None = None,
 ) -> PutResult:
-    """PUT the file with exactly `headers` plus Content-Length; raise a typed error on failure."""
+    """PUT the file with exactly `headers` plus Content-Length; raise a typed error on failure.
+
+    `known_md5`: the file's MD5 as recorded earlier (the spool's). The body is then not hashed
+    again; a plain-MD5 ETag must equal it, and the result's `md5_hex` is it when the ETag confirmed
+    it, or "" when the ETag is of another form (the caller decides whether to hash the file).
+    """
     path = Path(path)
     own = session is None
     session = session or transport.new_session(source_address, ca_bundle)
@@ -164,12 +173,13 @@ def put_file(
                 progress=progress,
                 should_continue=should_continue,
                 name=str(path),
+                hash_body=known_md5 is None,
             )
             response = _send(session, url, _put_headers(headers, size), reader, timeout)
     finally:
         if own:
             session.close()
-    result = _check(response, url, reader, time.monotonic() - started)
+    result = _check(response, url, reader, time.monotonic() - started, known_md5)
     if progress:
         progress(reader.bytes_read, size)
     return result
@@ -214,15 +224,19 @@ def _check(
     url: str,
     reader: ChunkReader,
     seconds: float,
+    known_md5: str | None = None,
 ) -> PutResult:
     status, headers, body = response
     if status >= 300:
         raise s3_error(status, body, url, headers)
-    md5_hex = reader.md5.hexdigest()
+    md5_hex = known_md5.lower() if known_md5 else reader.md5.hexdigest()
     etag = headers.get("ETag", "").strip()
     bare = etag.strip('"')
-    if _PLAIN_ETAG.fullmatch(bare) and bare.lower() != md5_hex:
+    plain = bool(_PLAIN_ETAG.fullmatch(bare))
+    if plain and bare.lower() != md5_hex:
         raise EtagMismatch(url, etag, md5_hex)
+    if known_md5 and not plain:
+        md5_hex = ""  # nothing confirmed what the server received
     log.debug("PUT %s: %d bytes in %.2f s", redact.safe_url(url), reader.bytes_sent, seconds)
     return PutResult(etag, md5_hex, reader.bytes_sent, seconds)
 

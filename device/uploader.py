@@ -23,6 +23,7 @@ from device import crashpoints, redact
 from device.api import ApiClient
 from device.api_errors import (
     Conflict,
+    EtagMismatch,
     FileChanged,
     Forbidden,
     InvalidRequest,
@@ -352,12 +353,12 @@ class Uploader:
             timeout=(self.settings.connect_timeout_s, self.settings.put_timeout_s),
             ca_bundle=self.settings.ca_bundle,
             source_address=decision.source_address,
+            known_md5=media["md5"],  # checked against the ETag; the body is not hashed again
         )
         crashpoints.hit("upload.put.done")
-        if result.md5_hex != media["md5"]:
-            self._quarantine(
-                rec, media, f"torn file: sent MD5 {result.md5_hex}, spooled {media['md5']}"
-            )
+        sent_md5 = result.md5_hex or self._md5_on_disk(media)  # ETag not an MD5: look at the file
+        if sent_md5 != media["md5"]:
+            self._quarantine(rec, media, f"torn file: sent MD5 {sent_md5}, spooled {media['md5']}")
             return
         self.spool.transition(
             "media",
@@ -428,6 +429,9 @@ class Uploader:
             return self._signature_mismatch(work, error)
         if isinstance(error, FileChanged):
             self._quarantine(rec, media, f"torn file: {error}")
+            return StepResult(work.action, False, str(error))
+        if isinstance(error, EtagMismatch) and self._md5_on_disk(media) != media["md5"]:
+            self._quarantine(rec, media, f"torn file: MD5 changed after spooling ({error.etag})")
             return StepResult(work.action, False, str(error))
         if isinstance(error, Conflict) and work.action in ("create", "url"):
             self._new_key(work, f"conflict on {work.action}: {error.code}")
@@ -575,16 +579,18 @@ class Uploader:
         """Check a file's MD5 once before spending a URL on it; a torn file is quarantined."""
         if media["id"] in self._verified:
             return True
-        path = self.spool.media_path(media)
-        try:
-            found = md5_of(path)
-        except FileNotFoundError:
-            found = "missing"
+        found = self._md5_on_disk(media)
         if found != media["md5"]:
             self.spool.quarantine(media["id"], f"torn file: MD5 {found}, spooled {media['md5']}")
             return False
         self._verified.add(media["id"])
         return True
+
+    def _md5_on_disk(self, media: dict) -> str:
+        try:
+            return md5_of(self.spool.media_path(media))
+        except FileNotFoundError:
+            return "missing"
 
     def _quarantine(self, rec: dict, media: dict, reason: str) -> None:
         self.spool.quarantine(media["id"], reason)  # counts an issued server media as an orphan

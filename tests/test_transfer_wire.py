@@ -79,6 +79,26 @@ def test_other_etag_forms_are_accepted(tmp_path, scripted_peer):
     assert put_file(f"{scripted_peer.url}/b/k", {}, path).bytes_sent == 1000
 
 
+def test_known_md5_is_checked_against_the_etag_without_hashing_again(tmp_path, scripted_peer):
+    path = data_file(tmp_path, 300_000)
+    scripted_peer.reply_with("200 OK", {"ETag": f'"{md5(path)}"'})
+    result = put_file(f"{scripted_peer.url}/b/k", {}, path, chunk_size=65536, known_md5=md5(path))
+    assert result.md5_hex == md5(path) and scripted_peer.seen[0].body_md5 == md5(path)
+    # the storage received other bytes than the spool recorded (torn on disk or damaged in transit)
+    recorded = "0" * 32
+    scripted_peer.reply_with("200 OK", {"ETag": f'"{md5(path)}"'})
+    with pytest.raises(EtagMismatch) as info:
+        put_file(f"{scripted_peer.url}/b/k", {}, path, chunk_size=65536, known_md5=recorded)
+    assert info.value.md5_hex == recorded
+
+
+def test_known_md5_with_an_etag_that_is_not_an_md5_confirms_nothing(tmp_path, scripted_peer):
+    path = data_file(tmp_path, 1000)
+    scripted_peer.reply_with("200 OK", {"ETag": '"d41d8cd98f00b204e9800998ecf8427e-2"'})
+    result = put_file(f"{scripted_peer.url}/b/k", {}, path, known_md5=md5(path))
+    assert result.md5_hex == "" and result.bytes_sent == 1000
+
+
 def test_connection_cut_mid_body_is_a_transport_error(tmp_path, scripted_peer):
     path = data_file(tmp_path, 3_000_000)
     scripted_peer.cut_after = 100_000

@@ -190,3 +190,40 @@ def test_flush_over_https_with_the_private_ca(tls_backend, rig_factory, monkeypa
     assert "ca_bundle" in rig.config_path.read_text()
     assert rig.recorder("flush", "--timeout", "30").returncode == 0
     rig.check_delivered(files)
+
+
+class TearingGate:
+    """Overwrites bytes near the end of the spooled file while its PUT is under way, keeping its
+    size: what failing flash or a stray writer would do after the pre-upload MD5 check."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.torn = path, False
+
+    def before_file(self, size_bytes: int) -> GateDecision:
+        return GateDecision(True)
+
+    def between_chunks(self, bytes_sent: int, size_bytes: int) -> GateDecision:
+        if not self.torn:
+            with open(self.path, "r+b") as fh:
+                fh.seek(size_bytes - 100)
+                fh.write(b"x" * 50)
+            self.torn = True
+        return GateDecision(True)
+
+
+def test_a_file_torn_during_its_put_is_quarantined_not_retried(backend, rig_factory):
+    """The PUT is checked against the spooled MD5 through the ETag (the body is not hashed twice):
+    the storage's MD5 differs, the file on disk differs too, so it is torn, not a transit fault."""
+    rig = rig_factory(backend, "torn-put")
+    [f] = rig.make_files(1, size=300_000)
+    [mid] = rig.enqueue([f])
+    with rig.spool() as spool:
+        path = spool.media_path(spool.media(mid))
+    gate = TearingGate(path)
+    result = rig.flush(timeout=20, gate=gate)
+    assert gate.torn and result.done
+    assert [(p["id"], p["reason"][:37]) for p in result.parked] == [
+        (mid, "torn file: MD5 changed after spooling")
+    ]
+    media = [m for r in rig.my_recordings() for m in r["media"]]
+    assert len(media) == 1, "a torn file is not sent again under a new URL"
