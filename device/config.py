@@ -127,6 +127,10 @@ class ModemConfig:
     apn_auth: str = field(default="none", metadata=_one_of("none", "pap", "chap", "pap_or_chap"))
     pdp_type: str = field(default="IP", metadata=_one_of("IP", "IPV6", "IPV4V6"))
     pin: str = ""
+    pin_state_file: str = field(
+        default="/var/lib/recorder/modem-pin-attempts.json",
+        metadata=_doc("SIMs whose PIN was tried without success: never tried again"),
+    )
     data_path: str = field(default="none", metadata=_one_of("none", "usbnet", "qmi", "ppp", "sim"))
     interface: str = field(default="", metadata=_doc("host interface of the data path, e.g. wwan0"))
     data_port: str = field(default="", metadata=_doc("second serial port for data_path = ppp"))

@@ -6,6 +6,7 @@ signal, PDP) from the scenario files in tools/scenarios/.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -148,6 +149,25 @@ def test_wrong_pin_is_tried_once_per_sim(fake_modem, caplog) -> None:
                 modem.poll()
         assert fake.engine.pin_attempts == 1 and fake.engine.pin_tries == 2
     assert "9999" not in caplog.text
+
+
+def test_a_refused_pin_is_not_retried_after_a_restart(fake_modem, tmp_path) -> None:
+    """The record of a refused PIN is on disk: a second driver (a restarted agent) does not send
+    it again; the right PIN clears the record, so it is entered again after a modem reset."""
+    record = tmp_path / "state" / "pin-attempts.json"
+    fake = fake_modem("pin_required")
+    with driver(fake, pin="9999", pin_state_file=str(record)) as (modem, _):
+        with pytest.raises(SimError):
+            modem.poll()
+    assert oct(record.stat().st_mode & 0o777) == "0o600" and len(json.loads(record.read_text())) == 1
+    with driver(fake, pin="9999", pin_state_file=str(record)) as (modem, _):
+        with pytest.raises(SimError, match="already tried"):
+            modem.poll()
+    assert fake.engine.pin_attempts == 1 and fake.engine.pin_tries == 2
+    record.write_text("[]")  # the operator fixed the config and cleared the record
+    with driver(fake, pin="1234", pin_state_file=str(record)) as (modem, _):
+        assert modem.poll().sim == "ready"
+    assert json.loads(record.read_text()) == []
 
 
 def test_searching(fake_modem) -> None:

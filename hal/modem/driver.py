@@ -29,6 +29,7 @@ from hal.modem.channel import AtChannel, Reply
 from hal.modem.datapath import DataPath, datapath_for
 from hal.modem.dialect import Dialect, apn_command, dialect_for
 from hal.modem.errors import AtCommandError, AtTimeout, CmeError, ModemError, PortGone, SimError
+from hal.modem.pin_attempts import PinAttempts
 from hal.modem.recovery import Step, run_hook, run_ladder
 from hal.modem.settings import ModemSettings
 from hal.modem.status import ModemEvent, ModemStatus, events_between
@@ -60,7 +61,7 @@ class Modem:
         self._reg_urcs: dict[str, int] = {}  # URCs seen per domain, to spot stale read replies
         self._subs: list[EventCallback] = []
         self._lock = threading.Lock()
-        self._pin_tried: set[str] = set()
+        self._pin_attempts = PinAttempts(settings.pin_state_file)
         self._wake = threading.Event()
         self._needs_bring_up = False
         self.channel.subscribe(self._on_urc)  # here, not in start(): start() may be retried
@@ -220,21 +221,26 @@ class Modem:
         return parsers.parse_cpin(line) if line else "error"
 
     def unlock_sim(self) -> str:
-        """Enter the configured PIN if the SIM asks; once per SIM (ICCID), never retried."""
+        """Enter the configured PIN if the SIM asks. A PIN the SIM did not accept is never sent
+        to that SIM (ICCID) again, across restarts: three wrong tries lock it. An accepted PIN is
+        entered again when the SIM asks again (after a modem reset)."""
         state = self.sim_state()
         if state != "pin_required" or not self.settings.pin:
             return state
         sim_id = self.iccid() or "unknown-sim"
-        if sim_id in self._pin_tried:
-            raise SimError("pin_required", "the configured PIN was already tried on this SIM; "
-                           "not retried (three wrong tries lock it)")
-        self._pin_tried.add(sim_id)
+        if self._pin_attempts.tried(sim_id):
+            raise SimError("pin_required", "the configured PIN was already tried on this SIM "
+                           "without success; not retried (three wrong tries lock it)")
+        self._pin_attempts.mark(sim_id)  # durable before the PIN goes out
         try:
             self.cmd(f'AT+CPIN="{self.settings.pin}"', log_as="AT+CPIN=***")
         except CmeError as exc:
             raise SimError("pin_required", f"the SIM refused the configured PIN ({exc.result}); "
                            "it will not be retried on this SIM") from exc
-        return self._await_sim_ready()
+        state = self._await_sim_ready()
+        if state == "ready":
+            self._pin_attempts.clear(sim_id)
+        return state
 
     def _await_sim_ready(self) -> str:
         deadline = time.monotonic() + self.settings.timeout_cpin_s

@@ -25,6 +25,7 @@ class ModemSettings:
     pdp_type: str = "IP"  # IP | IPV6 | IPV4V6
     apn_table: str = ""  # "26201=internet.telekom,23415=wap.vodafone.co.uk": APN by MCC-MNC
     pin: str = field(default="", repr=False)  # never in a repr, a log line or an error
+    pin_state_file: str = ""  # SIMs with a PIN attempt outstanding, kept across restarts ("": memory)
     data_path: str = "none"  # none | usbnet | qmi | ppp | sim
     interface: str = ""
     data_port: str = ""  # second serial port for PPP
