@@ -83,9 +83,29 @@ def test_record_without_the_camera_records_audio_only(
     assert [m["type"] for m in out["media"]] == ["audio"] and out["counters"]["camera_errors"] == 1
 
 
-def test_record_upload_says_what_is_missing(
-    tmp_path: Path, config_file: Callable[[Sections], Path]
+def test_record_upload_captures_then_completes_it_in_the_cloud(
+    tmp_path: Path, config_file: Callable[[Sections], Path], backend
 ) -> None:
-    cfg = sections(tmp_path) | {"api": {"base_url": "http://127.0.0.1:9/v1"}}
-    done = run(config_file(cfg), "record", "--duration", "1", "--upload")
-    assert done.returncode == 2 and "--upload" in done.stderr and "uploader" in done.stderr
+    """`record --upload` against the bench backend and SeaweedFS: every captured file arrives."""
+    device = backend.new_device()
+    api = {
+        "base_url": backend.base_url,
+        "token_file": str(tmp_path / "token.sealed"),
+        "key_file": str(tmp_path / "keys" / "vault.key"),
+    }
+    cfg = config_file(sections(tmp_path) | {"api": api})
+    provision = subprocess.run(
+        [sys.executable, "-m", "device.cli", "--config", str(cfg), "provision",
+         "--device-id", device.id],
+        input=device.token, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert provision.returncode == 0, provision.stderr
+    done = run(cfg, "record", "--duration", "2", "--upload")
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    cloud = result["upload"]
+    assert cloud["id"].startswith("rec_") and cloud["status"] != "pending"
+    local_md5 = sorted(m["md5"] for m in result["media"])
+    rec = backend.state(device.id)["recordings"][cloud["id"]]
+    assert sorted(m["object_md5"] for m in rec["media"]) == local_md5
+    assert {m["type"] for m in rec["media"]} == {"audio", "image"}

@@ -4,26 +4,22 @@ camera backends into the spool; print the local recording and its media files as
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import sys
 from pathlib import Path
 
 from device.cli.common import load_config, print_json
-from device.errors import RecorderError
+from device.config import Config
+from device.spool import Spool
 
 log = logging.getLogger("recorder")
-
-
-class UploadUnavailable(RecorderError, RuntimeError):
-    """`--upload` asked for, but this build has no uploader."""
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser("record", help="capture one recording into the spool; print it as JSON")
     p.add_argument("--duration", type=_seconds, required=True, help="seconds of audio to capture")
     p.add_argument("--name", default=None, help="recording name (metadata for the cloud)")
-    p.add_argument("--upload", action="store_true", help="then upload it (needs the uploader)")
+    p.add_argument("--upload", action="store_true", help="then upload it until completed")
     p.set_defaults(handler=_record)
 
 
@@ -36,14 +32,8 @@ def _seconds(text: str) -> float:
 
 def _record(args: argparse.Namespace) -> int:
     from device.capture import from_config  # noqa: PLC0415 - keep other verbs free of capture imports
-    from device.spool import Spool  # noqa: PLC0415
 
     config = load_config(args, require_api=args.upload)
-    if args.upload and importlib.util.find_spec("device.uploader") is None:
-        raise UploadUnavailable(
-            "--upload needs the uploader (device.uploader), which this build "
-            "does not have; record without --upload and run `recorder flush`"
-        )
     with Spool.open(
         Path(config.spool.dir), max_mb=config.spool.max_mb, reserve_mb=config.spool.reserve_mb
     ) as spool:
@@ -61,5 +51,7 @@ def _record(args: argparse.Namespace) -> int:
     return 1 if capture.last_error is not None else 0
 
 
-def _upload(config: object, spool: object, recording_id: str) -> object:
-    raise UploadUnavailable("--upload is not wired to the uploader yet")
+def _upload(config: Config, spool: Spool, recording_id: str) -> dict:
+    from device.cli.upload import drive_to_completion  # noqa: PLC0415 - only --upload needs it
+
+    return drive_to_completion(config, spool, recording_id)
