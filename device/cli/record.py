@@ -4,10 +4,12 @@ camera backends into the spool; print the local recording and its media files as
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from pathlib import Path
 
+from device.api import ApiClient
 from device.cli.common import load_config, print_json
 from device.config import Config
 from device.spool import Spool
@@ -34,9 +36,13 @@ def _record(args: argparse.Namespace) -> int:
     from device.capture import from_config  # noqa: PLC0415 - keep other verbs free of capture imports
 
     config = load_config(args, require_api=args.upload)
-    with Spool.open(
-        Path(config.spool.dir), max_mb=config.spool.max_mb, reserve_mb=config.spool.reserve_mb
-    ) as spool:
+    # with --upload, the token is checked before anything is captured
+    with (
+        _api_client(config) if args.upload else contextlib.nullcontext() as api,
+        Spool.open(
+            Path(config.spool.dir), max_mb=config.spool.max_mb, reserve_mb=config.spool.reserve_mb
+        ) as spool,
+    ):
         capture = from_config(config, spool)
         capture.poll()  # stamps media earlier runs had to leave without a valid time
         rid = capture.start({"source": "recorder record"}, args.duration, name=args.name)
@@ -46,12 +52,18 @@ def _record(args: argparse.Namespace) -> int:
             print(f"recorder: capture failed: {capture.last_error}", file=sys.stderr)
         result = capture.result(rid)
         if args.upload:
-            result["upload"] = _upload(config, spool, rid)
+            result["upload"] = _upload(config, spool, api, rid)
         print_json(result)
     return 1 if capture.last_error is not None else 0
 
 
-def _upload(config: Config, spool: Spool, recording_id: str) -> dict:
+def _api_client(config: Config) -> ApiClient:
+    from device.cli import _wiring  # noqa: PLC0415 - only --upload needs the network parts
+
+    return _wiring.api_client(config)
+
+
+def _upload(config: Config, spool: Spool, api: ApiClient, recording_id: str) -> dict:
     from device.cli.upload import drive_to_completion  # noqa: PLC0415 - only --upload needs it
 
-    return drive_to_completion(config, spool, recording_id)
+    return drive_to_completion(config, spool, api, recording_id)

@@ -15,6 +15,7 @@ import json
 from datetime import datetime
 
 from device import clock, contract
+from device.api import ApiClient
 from device.cli import _wiring
 from device.cli.common import load_config, print_json
 from device.config import Config
@@ -47,27 +48,28 @@ def register(verbs: argparse._SubParsersAction) -> None:
 def _upload(args: argparse.Namespace) -> int:
     media = describe_file(args.file, args.type, args.content_type, _captured_at(args))
     config = load_config(args)
-    with _wiring.open_spool(config) as spool:
+    with _wiring.open_spool(config) as spool, _wiring.api_client(config) as api:
         recording_id, _ = spool.enqueue(
             media.path,
             type=media.type,
             content_type=media.content_type,
             captured_at=clock.utc_iso(media.captured_at),
         )
-        print_json(drive_to_completion(config, spool, recording_id))
+        print_json(drive_to_completion(config, spool, api, recording_id))
     return 0
 
 
-def drive_to_completion(config: Config, spool: Spool, recording_id: str) -> dict:
+def drive_to_completion(config: Config, spool: Spool, api: ApiClient, recording_id: str) -> dict:
     """Run the uploader (bounded retries) until this recording is completed; return the server's
     recording. Raises UploadParked, the file kept in the spool, when it cannot be completed."""
-    with _wiring.api_client(config) as api:
-        # bounded: a retry budget spent parks the file (kept in the spool) and the command ends
-        worker = _wiring.uploader(config, spool, api, bounded=True)
-        worker.drain(until=lambda: _finished(worker, recording_id))
-        row = spool.recording(recording_id)
-        if row["state"] != "completed":
-            raise UploadParked(recording_id, _reasons(worker, recording_id))
+    # bounded: a retry budget spent parks the file (kept in the spool) and the command ends
+    worker = _wiring.uploader(config, spool, api, bounded=True)
+    worker.only_recording = recording_id  # other spool entries are the daemon's (or flush's)
+    worker.lift_auth_park()  # an explicit upload tries the (perhaps new) token at once
+    worker.drain(until=lambda: _finished(worker, recording_id))
+    row = spool.recording(recording_id)
+    if row["state"] != "completed":
+        raise UploadParked(recording_id, _reasons(worker, recording_id))
     return json.loads(row["server_reply"] or "{}")
 
 
