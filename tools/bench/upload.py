@@ -25,7 +25,7 @@ SIZES_MIB = (16, 256, 1024)
 QUICK_SIZES_MIB = (4, 16, 64)
 SHAPED_MIB, QUICK_SHAPED_MIB = 4, 1
 LINK_KBPS = 2000
-TOOLS = ("recorder", "put_file", "curl", "requests-read-all")
+TOOLS = ("recorder", "put_file", "put_file-md5-known", "curl", "requests-read-all")
 
 
 @dataclass(frozen=True)
