@@ -533,11 +533,15 @@ class Uploader:
         """Abandon an issued URL: the next request is a new logical one (new key); the server's
         media is counted as an orphan."""
         log.info("media %s: %s; a new URL will be requested", media["id"], why)
+        self._back_to_captured(rec, media, why, "url_issued")
+
+    def _back_to_captured(self, rec: dict, media: dict, why: str, from_state: str) -> None:
+        """Forget the media's URL and server media (counted as an orphan): a new logical request."""
         self.spool.add_orphan(media, rec["server_id"], why)
         self.spool.transition(
             "media",
             media["id"],
-            "url_issued",
+            from_state,
             "captured",
             url_key=None,
             upload_url=None,
@@ -551,18 +555,7 @@ class Uploader:
         orphans), then the recording goes back to local with no keys: a new logical create."""
         for media in self.spool.media_of(rec["id"]):
             if media["state"] in ("url_issued", "uploaded"):
-                self.spool.add_orphan(media, rec["server_id"], why)
-                self.spool.transition(
-                    "media",
-                    media["id"],
-                    media["state"],
-                    "captured",
-                    url_key=None,
-                    upload_url=None,
-                    url_headers=None,
-                    url_expires_at=None,
-                    server_media_id=None,
-                )
+                self._back_to_captured(rec, media, why, media["state"])
         self.spool.transition(
             "recording",
             rec["id"],

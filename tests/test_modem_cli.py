@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.modem import FAST
+from tests.fixtures.modem import DESIGN_STATUS_FIELDS, FAST
 
 
 def recorder(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -43,18 +43,7 @@ def test_status_json_with_only_a_port(fake_modem_process, tmp_path: Path) -> Non
     )
     assert done.returncode == 0, done.stderr
     status = json.loads(done.stdout)
-    for key in (
-        "sim",
-        "registration",
-        "operator",
-        "access_technology",
-        "signal_dbm",
-        "rssi",
-        "ber",
-        "imei",
-        "iccid",
-        "data_session",
-    ):
+    for key in DESIGN_STATUS_FIELDS:
         assert key in status
     assert status["sim"] == "ready" and status["imei"] == "866425030123456"
     assert status["registration"] in ("roaming", "searching")  # 0.2 s into its timeline

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -20,6 +19,7 @@ from pathlib import Path
 import requests
 
 from device.api import ApiClient
+from device.spool.files import md5_of
 from device.vault import FileKeyProvider, Vault
 from tools.bench_backend import launch
 
@@ -190,15 +190,21 @@ print(time.monotonic() - t)
 
 
 def _requests(backend: Backend, path: Path) -> ToolRun:
+    return _run_script(_READ_ALL, backend, path)
+
+
+def _run_script(script: str, backend: Backend, path: Path, *extra: str) -> ToolRun:
+    """Run a Python snippet that PUTs `path` to a fresh presigned URL and prints its seconds."""
     url, headers = _presigned(backend, path)
     cmd = [
         sys.executable,
         "-c",
-        _READ_ALL,
+        script,
         url,
         str(path),
         json.dumps(headers),
         backend.ca_file or "",
+        *extra,
     ]
     out, _, peak, cpu, wall = timed(cmd)
     return ToolRun(peak, cpu, wall, float(out.strip().splitlines()[-1]))
@@ -217,25 +223,9 @@ print(put_file(url, headers, path, chunk_size=256 * 1024, timeout=(10, 600), ca_
 def _put_file_md5_known(backend: Backend, path: Path) -> ToolRun:
     """put_file as the uploader calls it: the spool's MD5 is known, so the body is not hashed
     (the ETag is checked against it); the MD5 is computed here, outside the measured process."""
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return _put_file(backend, path, digest.hexdigest())
+    return _run_script(_PUT_FILE, backend, path, md5_of(path))
 
 
-def _put_file(backend: Backend, path: Path, known_md5: str | None = None) -> ToolRun:
+def _put_file(backend: Backend, path: Path) -> ToolRun:
     """device.transfer.put_file alone: the PUT of `recorder upload` without spool and API work."""
-    url, headers = _presigned(backend, path)
-    cmd = [
-        sys.executable,
-        "-c",
-        _PUT_FILE,
-        url,
-        str(path),
-        json.dumps(headers),
-        backend.ca_file or "",
-        *([known_md5] if known_md5 else []),
-    ]
-    out, _, peak, cpu, wall = timed(cmd)
-    return ToolRun(peak, cpu, wall, float(out.strip().splitlines()[-1]))
+    return _run_script(_PUT_FILE, backend, path)
